@@ -1,0 +1,66 @@
+# Two commands on a fresh clone: `make book` and `make test`. Nothing else is needed but Python 3.11.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Quiet progress bars, headless plots, a project-local compile cache; torch threads are chosen in sgdsde.
+export TQDM_DISABLE := 1
+export MPLBACKEND := Agg
+export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/.cache/inductor
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export JUPYTER_PLATFORM_DIRS := 1
+
+# Seconds since a stage began, printed after each stage (.ONESHELL: a recipe is one shell).
+STAGE = start=$$(date +%s); echo "== $(1)"
+DONE = echo "== $(1) took $$(( $$(date +%s) - start )) s"
+
+.PHONY: venv book test unit nbval build bench clean
+
+venv: $(STAMP)
+
+# Re-installs whenever requirements.txt or pyproject.toml change (the stamp is older then).
+$(STAMP): requirements.txt pyproject.toml
+	@$(call STAGE,install)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	@touch $(STAMP)
+	@$(call DONE,install)
+
+book: $(STAMP)
+	@$(call STAGE,book build)
+	$(BIN)/jupyter-book clean . >/dev/null
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@$(call DONE,book build)
+	@echo "HTML: $(CURDIR)/_build/html/index.html"
+
+unit: $(STAMP)
+	@$(call STAGE,unit tests and doctests)
+	$(BIN)/python -m pytest -q tests src/sgdsde --doctest-modules
+	@$(call DONE,unit tests and doctests)
+
+nbval: $(STAMP)
+	@$(call STAGE,nbval on every chapter)
+	$(BIN)/python -m pytest -q --nbval-lax chapters
+	@$(call DONE,nbval on every chapter)
+
+test: $(STAMP)
+	@total=$$(date +%s)
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory nbval
+	$(MAKE) --no-print-directory book
+	echo "== make test total $$(( $$(date +%s) - total )) s"
+
+bench: $(STAMP)
+	@$(call STAGE,benchmarks)
+	$(BIN)/python benchmarks/run_all.py
+	@$(call DONE,benchmarks)
+
+clean:
+	rm -rf _build .jupyter_cache .pytest_cache .cache .hypothesis
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
