@@ -7,7 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Quiet progress bars, headless plots, a project-local compile cache; torch threads are chosen in sgdsde.
+# Quiet progress bars, headless plots, a project-local compile cache. nbval runs one notebook per core
+# (pytest-xdist, --dist loadfile keeps a notebook's cells in one kernel).
 export TQDM_DISABLE := 1
 export MPLBACKEND := Agg
 export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/.cache/inductor
@@ -46,7 +47,7 @@ unit: $(STAMP)
 
 nbval: $(STAMP)
 	@$(call STAGE,nbval on every chapter)
-	$(BIN)/python -m pytest -q --nbval-lax chapters
+	$(BIN)/python -m pytest -q --nbval-lax -n auto --dist loadfile chapters
 	@$(call DONE,nbval on every chapter)
 
 test: $(STAMP)
