@@ -7,10 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Quiet progress bars, headless plots, a project-local compile cache. nbval runs one notebook per core
+# Quiet progress bars and a project-local compile cache. nbval runs one notebook per core
 # (pytest-xdist, --dist loadfile keeps a notebook's cells in one kernel).
 export TQDM_DISABLE := 1
-export MPLBACKEND := Agg
 export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/.cache/inductor
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1

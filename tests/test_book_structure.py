@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT))
 from conftest import is_text_notebook  # noqa: E402
 
 #: Pages that are prose only (no code to run). Any other page must be a text notebook.
-PROSE_PAGES = {"chapters/intro", "chapters/bibliography"}
+PROSE_PAGES = {"chapters/intro", "chapters/bibliography", "chapters/exec_times"}
 
 
 def toc_files() -> list[str]:

@@ -8,7 +8,8 @@ checking the same id in a page), which the ledger links to.
 
 Examples
 --------
->>> from sgdsde.claims import claim, registry
+>>> from sgdsde.claims import claim, registry, reset
+>>> reset()                     # a fresh page: anchors are numbered per id and page
 >>> rec = claim("eq-7", verdict="holds", note="typo 1/R read as 1/B")
 >>> rec.id, rec.verdict, rec.anchor
 ('eq-7', 'holds', 'claim-eq-7')
@@ -30,7 +31,25 @@ VERDICTS = ("holds", "conditional", "wrong", "definition")
 
 @dataclass(frozen=True)
 class Claim:
-    """One row of the registry."""
+    """One row of the registry.
+
+    Attributes
+    ----------
+    id : str
+        ``eq-N`` for the notes' numbered equation N, ``s<section>-<slug>`` for an unnumbered claim.
+    location : str
+        Where the notes state it, e.g. ``"§1.8.1 (7)"``.
+    kind : {"claim", "definition"}
+        A definition states nothing to prove.
+    statement : str
+        One line, in the notes' own terms.
+
+    Examples
+    --------
+    >>> c = registry()["eq-23"]
+    >>> c.kind, c.location
+    ('claim', '§2.1 (23)')
+    """
 
     id: str
     location: str
@@ -40,28 +59,81 @@ class Claim:
 
 @dataclass(frozen=True)
 class ClaimRecord:
-    """What a checking cell records: the claim, its verdict, an optional note and its anchor."""
+    """What a checking cell records: the claim, its verdict, an optional note and its anchor.
+
+    Attributes
+    ----------
+    id : str
+        The registry id, e.g. ``"eq-7"``.
+    verdict : str
+        One of :data:`VERDICTS`.
+    note : str
+        The condition (``conditional``) or the corrected statement (``wrong``); may be empty.
+    anchor : str
+        The HTML id of the cell's badge: ``claim-<id>``, or ``claim-<id>-<k>`` for the k-th cell
+        of a page checking the same id. The ledger links to ``<page>.html#<anchor>``.
+
+    Examples
+    --------
+    >>> rec = ClaimRecord("eq-1", "holds", "", "claim-eq-1")
+    >>> 'id="claim-eq-1"' in rec.html()
+    True
+    """
 
     id: str
     verdict: str
     note: str
     anchor: str
 
-    def _repr_html_(self) -> str:
+    def html(self) -> str:
+        """The badge: an HTML ``div`` whose ``id`` is the record's ``anchor``, with location and verdict."""
         c = registry()[self.id]
+        colour = _COLOURS[self.verdict]
+        label = {"wrong": "corrected: ", "conditional": "holds only if: "}.get(self.verdict, "")
+        note = f" — {html.escape(label + self.note)}" if self.note else ""
         return (
-            f'<div class="claim-badge claim-{self.verdict}" id="{self.anchor}">'
-            f"<b>Checks notes {html.escape(c.location)}</b> ({html.escape(self.id)}): "
-            f"<i>{self.verdict}</i>{' — ' + html.escape(self.note) if self.note else ''}</div>"
+            f'<div class="claim-badge claim-{self.verdict}" id="{html.escape(self.anchor)}" '
+            f'style="border-left:4px solid {colour};padding:0.1em 0.6em;margin:0.2em 0;'
+            f'font-size:0.9em">'
+            f"<b>Checks notes {html.escape(c.location)}</b> (<code>{html.escape(self.id)}</code>): "
+            f'<span style="color:{colour};font-weight:600">{_VERDICT_TEXT[self.verdict]}</span>'
+            f"{note}</div>"
         )
+
+    def _ipython_display_(self) -> None:
+        # claim() displays the badge (with its anchor) once; a record left as a cell's last
+        # expression must not display it again, or the page would hold the same HTML id twice.
+        if self.anchor in _shown:
+            return
+        _shown.add(self.anchor)
+        from IPython.display import HTML, display
+
+        display(HTML(self.html()))
 
     def __repr__(self) -> str:
         return f"ClaimRecord(id={self.id!r}, verdict={self.verdict!r})"
 
 
+_COLOURS = {"holds": "#009E73", "conditional": "#E69F00", "wrong": "#D55E00", "definition": "#56B4E9"}
+_VERDICT_TEXT = {
+    "holds": "holds",
+    "conditional": "holds under conditions",
+    "wrong": "wrong",
+    "definition": "definition",
+}
+_shown: set[str] = set()
+
+
 @lru_cache(maxsize=1)
 def registry() -> dict[str, Claim]:
-    """All claims of the notes, keyed by id, in the order of the data file."""
+    """All claims of the notes, keyed by id, in the order of the data file.
+
+    Examples
+    --------
+    >>> reg = registry()
+    >>> all(f"eq-{n}" in reg for n in range(1, 63))
+    True
+    """
     text = resources.files("sgdsde").joinpath("data/claims.csv").read_text(encoding="utf-8")
     rows = csv.DictReader(text.splitlines())
     return {r["id"]: Claim(r["id"], r["location"], r["kind"], r["statement"]) for r in rows}
@@ -92,7 +164,20 @@ def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True) -> 
     Raises
     ------
     ValueError
-        If ``claim_id`` is not in the registry or ``verdict`` is not one of :data:`VERDICTS`.
+        If ``claim_id`` is not in the registry, ``verdict`` is not one of :data:`VERDICTS`, or
+        ``verdict="wrong"`` comes without a ``note``.
+
+    Examples
+    --------
+    >>> reset()
+    >>> claim("eq-1", verdict="holds").anchor
+    'claim-eq-1'
+    >>> claim("eq-1", verdict="holds").anchor        # a second cell of the same page
+    'claim-eq-1-2'
+    >>> claim("eq-99", verdict="holds")
+    Traceback (most recent call last):
+    ...
+    ValueError: claim_id='eq-99' is not in the claims registry (sgdsde/data/claims.csv)
     """
     if not isinstance(claim_id, str) or claim_id not in registry():
         raise ValueError(
@@ -113,12 +198,34 @@ def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True) -> 
             from IPython.display import display
 
             if get_ipython() is not None:
-                display(rec)
+                rec._ipython_display_()
         except ImportError:  # pragma: no cover
             pass
     return rec
 
 
 def records() -> list[ClaimRecord]:
-    """The claims recorded so far in this process, in order."""
+    """The claims recorded so far in this process (since :func:`reset`), in order.
+
+    Examples
+    --------
+    >>> reset()
+    >>> _ = claim("eq-2", verdict="holds")
+    >>> records()
+    [ClaimRecord(id='eq-2', verdict='holds')]
+    """
     return list(_records)
+
+
+def reset() -> None:
+    """Forget the records and the per-id counts, as at the start of a page (a fresh kernel).
+
+    Examples
+    --------
+    >>> reset()
+    >>> records()
+    []
+    """
+    _seen.clear()
+    _records.clear()
+    _shown.clear()

@@ -1,0 +1,158 @@
+"""Two small Sphinx hooks for the book (registered in _config.yml under ``sphinx: local_extensions``).
+
+1. **Notebook download.** myst-nb writes each executed notebook to ``_build/jupyter_execute/<page>.ipynb``.
+   Before sphinx-book-theme assembles its download menu, the notebook is copied next to the page's
+   source in ``_build/html/_sources/`` and announced as ``ipynb_source``, so the menu offers the
+   executed ``.ipynb`` (outputs included) besides the ``.md`` source. The theme does this itself
+   only when a Binder/JupyterHub launch button is configured; the book has none.
+2. **Bars in docstrings.** ``sgdsde``'s docstrings write absolute values and determinants as
+   ``|x|``; in reStructuredText that is a substitution reference (an error). Before autodoc parses a
+   docstring, a ``|`` in running text is escaped; code (````…````, roles, doctests, literal blocks)
+   and table or line-block lines (starting with ``|`` or ``+``) are left as written.
+3. **Inline figures.** ipykernel gives a kernel its inline matplotlib backend only when
+   ``MPLBACKEND`` is unset; a build started with ``MPLBACKEND=Agg`` (handy for headless tests) would
+   execute every chapter with Agg and silently drop every figure from the book. The variable is
+   removed from the build's environment, which the kernels inherit.
+4. **Author–year bibliography.** The text cites author–year (``bibtex_reference_style:
+   author_year``); the bibliography's labels match it: ``[Mandt et al., 2017]`` instead of ``[2]``,
+   through a pybtex style ``authoryear`` (the ``plain`` style with these labels) that
+   ``bibtex_default_style`` names.
+5. **Ledger links.** After the HTML build, every link to a ``#claim-…`` fragment (the claims ledger
+   links each claim to the badge of the cell that checks it) must point at an element with that id
+   in the target page; otherwise a warning is logged, which ``-W`` turns into a failed build.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import unquote
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+_HREF = re.compile(r'<a\s[^>]*?href="(?P<page>[^"#]*\.html)?#(?P<frag>claim-[^"]+)"')
+_CODE_SPAN = re.compile(r"(``.+?``|`[^`]*`)")
+
+
+def escape_bars(app, what, name, obj, options, lines):
+    in_block = False      # a doctest block (until a blank line) or a literal block (until dedent)
+    block_indent = -1
+    literal_next = False
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if in_block:
+            if block_indent < 0:  # doctest: ends at a blank line
+                if not stripped:
+                    in_block = False
+                continue
+            if not stripped or indent > block_indent:
+                continue
+            in_block = False
+        if literal_next and stripped:
+            literal_next = False
+            if indent > block_indent:
+                in_block = True
+                continue
+        if stripped.startswith(">>>"):
+            in_block, block_indent = True, -1
+            continue
+        if stripped.endswith("::"):
+            literal_next, block_indent = True, indent
+        if "|" not in line or stripped.startswith(("|", "+")):
+            continue
+        parts = _CODE_SPAN.split(line)
+        lines[i] = "".join(p if k % 2 else p.replace("|", r"\|") for k, p in enumerate(parts))
+
+
+def offer_executed_notebook(app, pagename, templatename, context, doctree):
+    if app.builder.format != "html" or doctree is None:
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not executed.is_file():
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(executed, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def check_claim_links(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    ids_cache: dict[Path, set[str]] = {}
+    for page in sorted(outdir.rglob("*.html")):
+        if page.is_relative_to(outdir / "_static") or page.is_relative_to(outdir / "_sources"):
+            continue
+        text = page.read_text(encoding="utf-8")
+        for m in _HREF.finditer(text):
+            target = (page.parent / unquote(m.group("page"))).resolve() if m.group("page") else page
+            if target not in ids_cache:
+                ids_cache[target] = (
+                    set(re.findall(r'\bid="([^"]+)"', target.read_text(encoding="utf-8")))
+                    if target.is_file() else set()
+                )
+            frag = unquote(m.group("frag"))
+            if frag not in ids_cache[target]:
+                logger.warning(
+                    "%s links to %s#%s, but no element there has that id (is the checking cell's "
+                    "claim() badge rendered?)",
+                    page.relative_to(outdir), target.relative_to(outdir.resolve()) if target.is_relative_to(outdir.resolve()) else target, frag,
+                    type="sgdsde", subtype="claim-link",
+                )
+
+
+def _register_authoryear_style():
+    from collections import Counter
+
+    from pybtex.plugin import register_plugin
+    from pybtex.richtext import Text
+    from pybtex.style.formatting.plain import Style as PlainStyle
+    from pybtex.style.labels import BaseLabelStyle
+
+    class AuthorYearLabels(BaseLabelStyle):
+        """``Last, year``, ``Last & Other, year`` or ``Last et al., year``; a, b, … on clashes."""
+
+        def format_label(self, entry):
+            people = entry.persons.get("author") or entry.persons.get("editor") or []
+            names = [" ".join(p.last_names) or " ".join(p.first_names) for p in people]
+            names = [Text.from_latex(n).render_as("text") for n in names]  # H{\'a}jek → Hájek
+            if len(names) > 2:
+                who = f"{names[0]} et al."
+            else:
+                who = " & ".join(names) or entry.key
+            return f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+        def format_labels(self, sorted_entries):
+            labels = [self.format_label(e) for e in sorted_entries]
+            count, seen = Counter(labels), Counter()
+            for label in labels:
+                if count[label] == 1:
+                    yield label
+                else:
+                    yield label + chr(ord("a") + seen[label])
+                    seen[label] += 1
+
+    class AuthorYearStyle(PlainStyle):
+        default_label_style = "authoryear"
+        default_sorting_style = "author_year_title"
+
+    register_plugin("pybtex.style.labels", "authoryear", AuthorYearLabels, force=True)
+    register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle, force=True)
+
+
+def setup(app):
+    _register_authoryear_style()
+    backend = os.environ.get("MPLBACKEND", "")
+    if backend and "inline" not in backend:
+        logger.info("book_hooks: unsetting MPLBACKEND=%s so that notebook kernels draw inline figures", backend)
+        del os.environ["MPLBACKEND"]
+    # priority < 501: before sphinx-book-theme's add_header_buttons reads ipynb_source
+    app.connect("html-page-context", offer_executed_notebook, priority=400)
+    app.connect("autodoc-process-docstring", escape_bars)
+    app.connect("build-finished", check_claim_links)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

@@ -1,0 +1,593 @@
+"""Build the claims ledger from the chapters' sources: which cell checks which claim of the notes.
+
+Every checking cell of a chapter calls :func:`sgdsde.claims.claim` on one line with literal
+strings, ``claim("eq-7", verdict="holds", note="...")``. This module finds those calls *statically*
+in the MyST sources (``chapters/*.md``) of the pages listed in ``_toc.yml``, without running
+anything, and joins them with the registry (``sgdsde/data/claims.csv``) into one ledger row per
+claim. Each call gets the anchor that :func:`~sgdsde.claims.claim` renders in the cell's output
+(``claim-<id>`` for the first call of an id on a page, ``claim-<id>-<k>`` for the k-th), so the
+ledger can link to ``<page>.html#claim-<id>``.
+
+Parsing is done with Python's ``ast`` module on each code cell, so a call hidden in a loop, split over several
+lines or built from variables is *reported* as a problem rather than silently missed.
+
+Examples
+--------
+>>> from sgdsde.ledger import parse_text
+>>> page = '''# Setup (notes §1)
+... ## The unbiased gradient
+... ```{code-cell} ipython3
+... # Checks notes §1.3: E_B[g_B] = g_n.
+... claim("s1.3-unbiased", verdict="holds")
+... assert True
+... ```
+... '''
+>>> checks, problems = parse_text(page, page="chapters/setup")
+>>> c = checks[0]
+>>> c.id, c.verdict, c.section, c.anchor, c.href("chapters/claims_ledger")
+('s1.3-unbiased', 'holds', 'The unbiased gradient', 'claim-s1.3-unbiased', 'setup.html#claim-s1.3-unbiased')
+>>> problems
+[]
+"""
+from __future__ import annotations
+
+import ast
+import html
+import io
+import os
+import re
+import tokenize
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .claims import VERDICTS, Claim, registry
+
+__all__ = [
+    "SEVERITY",
+    "Check",
+    "LedgerRow",
+    "parse_text",
+    "parse_page",
+    "count_claim_tokens",
+    "find_root",
+    "toc_pages",
+    "collect",
+    "build",
+    "summary_counts",
+    "to_html",
+    "notes_equation_numbers",
+]
+
+#: Order used to summarise several checks of one claim: the most severe verdict wins.
+SEVERITY = {"wrong": 3, "conditional": 2, "holds": 1, "definition": 0}
+
+#: How each summary verdict reads in the ledger.
+_VERDICT_TEXT = {
+    "holds": "holds",
+    "conditional": "holds under stated conditions",
+    "wrong": "wrong (corrected)",
+    "definition": "definition",
+    "unchecked": "UNCHECKED",
+}
+_VERDICT_COLOUR = {  # Okabe–Ito, as the figures
+    "holds": "#009E73",
+    "conditional": "#E69F00",
+    "wrong": "#D55E00",
+    "definition": "#56B4E9",
+    "unchecked": "#000000",
+}
+
+_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One ``claim(...)`` call found in a chapter's source.
+
+    Attributes
+    ----------
+    id, verdict, note : str
+        The call's literal arguments.
+    page : str
+        The page's docname relative to the book root, without suffix, e.g. ``"chapters/s1_setup"``.
+    page_title : str
+        The page's first level-1 heading.
+    section : str
+        The nearest heading above the cell (the page title if there is none in between).
+    line : int
+        1-based line of the call in the source file.
+    anchor : str
+        ``claim-<id>`` or ``claim-<id>-<k>`` for the k-th call of the same id on the page: the HTML
+        id that :func:`sgdsde.claims.claim` gives the cell's badge.
+
+    Examples
+    --------
+    >>> c = Check("eq-7", "holds", "", "chapters/s1_8_noise", "Noise", "Covariance", 120, "claim-eq-7")
+    >>> c.page, c.anchor
+    ('chapters/s1_8_noise', 'claim-eq-7')
+    """
+
+    id: str
+    verdict: str
+    note: str
+    page: str
+    page_title: str
+    section: str
+    line: int
+    anchor: str
+
+    def href(self, from_page: str = "chapters/claims_ledger") -> str:
+        """Relative URL of the checking cell's badge, as seen from the HTML page ``from_page``.
+
+        Examples
+        --------
+        >>> c = Check("eq-7", "holds", "", "chapters/s1_8_noise", "T", "S", 1, "claim-eq-7")
+        >>> c.href("chapters/claims_ledger")
+        's1_8_noise.html#claim-eq-7'
+        >>> c.href("index")
+        'chapters/s1_8_noise.html#claim-eq-7'
+        """
+        start = os.path.dirname(from_page) or "."
+        return f"{os.path.relpath(self.page, start).replace(os.sep, '/')}.html#{self.anchor}"
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One claim of the registry with every check of it.
+
+    Attributes
+    ----------
+    claim : Claim
+        The registry entry (id, location in the notes, kind, one-line statement).
+    checks : tuple of Check
+        Every cell that checks it, in the order of the table of contents.
+    verdict : str
+        The most severe verdict of the checks (``wrong`` > ``conditional`` > ``holds`` >
+        ``definition``), or ``"unchecked"`` when no cell checks the claim.
+
+    Examples
+    --------
+    >>> from sgdsde.claims import registry
+    >>> row = LedgerRow(registry()["eq-7"], (Check("eq-7", "conditional", "B ≪ n", "chapters/a",
+    ...                                            "A", "A", 1, "claim-eq-7"),))
+    >>> row.verdict, LedgerRow(registry()["eq-8"]).verdict
+    ('conditional', 'unchecked')
+    """
+
+    claim: Claim
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    @property
+    def verdict(self) -> str:
+        if not self.checks:
+            return "unchecked"
+        return max((c.verdict for c in self.checks), key=SEVERITY.__getitem__)
+
+
+# --------------------------------------------------------------------------------------- parsing
+def _code_cells(text: str):
+    """Yield ``(first_line, source)`` of each ``{code-cell}`` block and ``(line, heading)`` events.
+
+    Yields tuples ``("cell", line, source, options)`` and ``("heading", line, level, text)`` in file order.
+    Headings inside any fenced block (code cells, directives, examples) are not headings.
+    """
+    lines = text.splitlines()
+    i = 0
+    # skip YAML front matter
+    if lines and lines[0].strip() == "---":
+        for j in range(1, len(lines)):
+            if lines[j].strip() == "---":
+                i = j + 1
+                break
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if m:
+            fence = m.group("fence")
+            is_cell = m.group("info").strip().startswith("{code-cell}")
+            body_start = i + 1
+            j = body_start
+            while j < len(lines):
+                close = lines[j].strip()
+                if close.startswith(fence[0] * len(fence)) and set(close) <= {fence[0]}:
+                    break
+                j += 1
+            if is_cell:
+                body = lines[body_start:j]
+                offset = 0
+                # skip the cell's option block: either `---` YAML `---` or leading `:key: value` lines
+                if body and body[0].strip() == "---":
+                    for k in range(1, len(body)):
+                        if body[k].strip() == "---":
+                            offset = k + 1
+                            break
+                else:
+                    while offset < len(body) and re.match(r"^:\w[\w-]*:", body[offset]):
+                        offset += 1
+                yield ("cell", body_start + offset + 1, "\n".join(body[offset:]),
+                       "\n".join(body[:offset]))
+            i = j + 1
+            continue
+        h = _HEADING.match(lines[i])
+        if h:
+            yield ("heading", i + 1, len(h.group("hashes")), h.group("text"))
+        i += 1
+
+
+_MACROS = {
+    "Semp": "Σ_emp", "Spop": "Σ_pop", "Sbatch": "Σ_batch", "nusamp": "ν_sampling",
+    "nubatch": "ν_batch", "Dn": "D_n", "Bk": "B", "E": "E", "Var": "Var", "Cov": "Cov",
+    "eta": "η", "theta": "θ", "xi": "ξ", "nu": "ν", "alpha": "α", "beta": "β", "Sigma": "Σ",
+    "sigma": "σ", "nabla": "∇", "ell": "ℓ", "mu": "μ", "lambda": "λ", "infty": "∞", "to": "→",
+    "ll": "≪", "le": "≤", "ge": "≥", "approx": "≈", "times": "×", "cdot": "·", "sqrt": "√",
+}
+
+
+def _plain(text: str) -> str:
+    """Heading text without MyST roles, math dollars or label syntax (for link texts).
+
+    Examples
+    --------
+    >>> _plain(r"Covariance of $\\xi$ is $\\Semp/B$ ({doc}`notation`)")
+    'Covariance of ξ is Σ_emp/B (notation)'
+    """
+    text = re.sub(r"\{[\w:-]+\}`([^`<]*?)(?:\s*<[^>]*>)?`", r"\1", text)  # {doc}`x <y>` → x
+    text = re.sub(r"\\([A-Za-z]+)\s*", lambda m: _MACROS.get(m.group(1), m.group(1)), text)
+    text = re.sub(r"[{}$`]", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _python_source(cell: str) -> str:
+    """Cell source with IPython magics and shell escapes blanked (line numbers preserved)."""
+    return "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in cell.split("\n"))
+
+
+def count_claim_tokens(source: str) -> int:
+    """Number of ``claim(`` calls in Python source, by tokens (comments and strings do not count).
+
+    Examples
+    --------
+    >>> count_claim_tokens('claim("eq-1", verdict="holds")  # claim("eq-2") in a comment')
+    1
+    >>> count_claim_tokens('sgdsde.claim(\\n "eq-1", verdict="holds")')
+    1
+    """
+    try:
+        toks = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT,
+                                  tokenize.DEDENT)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return len(re.findall(r"(?<![\w])claim\s*\(", source))
+    return sum(
+        1 for a, b in zip(toks, toks[1:])
+        if a.type == tokenize.NAME and a.string == "claim" and b.type == tokenize.OP and b.string == "("
+    )
+
+
+def _is_claim_call(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    f = node.func
+    return (isinstance(f, ast.Name) and f.id == "claim") or (
+        isinstance(f, ast.Attribute) and f.attr == "claim"
+    )
+
+
+def _literal_call(node: ast.Call) -> dict | None:
+    """The call's arguments if they are all literal strings/bools in the documented form."""
+    try:
+        args = [ast.literal_eval(a) for a in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    except (ValueError, TypeError, SyntaxError):
+        return None
+    if len(args) != 1 or None in kwargs or not set(kwargs) <= {"verdict", "note", "show"}:
+        return None
+    if "verdict" not in kwargs:
+        return None
+    out = {"id": args[0], "verdict": kwargs["verdict"], "note": kwargs.get("note", ""),
+           "show": kwargs.get("show", True)}
+    if not all(isinstance(out[k], str) for k in ("id", "verdict", "note")):
+        return None
+    return out
+
+
+def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
+    """Find the ``claim(...)`` calls of one MyST notebook source.
+
+    Parameters
+    ----------
+    text : str
+        The MyST Markdown source of the page.
+    page : str
+        The page's docname (path from the book root without ``.md``), used for links and messages.
+
+    Returns
+    -------
+    checks : list of Check
+        One per call, in source order, with anchors numbered per id as
+        :func:`sgdsde.claims.claim` numbers them when the page runs top to bottom.
+    problems : list of str
+        One message per call the ledger cannot use: not a one-line top-level call with literal
+        strings, an id missing from the registry, an invalid verdict, ``verdict="wrong"`` without a
+        note, ``show=False`` or a ``remove-output``/``remove-cell`` tag (no anchor in the page), or
+        a cell whose ``claim(`` tokens are not all such calls.
+
+    Examples
+    --------
+    >>> src = '''# T
+    ... ```{code-cell} ipython3
+    ... for i in ["eq-1", "eq-2"]:
+    ...     claim(i, verdict="holds")
+    ... claim("eq-3", verdict="maybe")
+    ... ```
+    ... '''
+    >>> checks, problems = parse_text(src, page="chapters/x")
+    >>> len(checks), len(problems)
+    (0, 2)
+    """
+    reg = registry()
+    checks: list[Check] = []
+    problems: list[str] = []
+    seen: Counter[str] = Counter()
+    page_title = ""
+    section = ""
+    for event in _code_cells(text):
+        if event[0] == "heading":
+            _, _, level, heading = event
+            if level == 1 and not page_title:
+                page_title = _plain(heading)
+            section = _plain(heading)
+            continue
+        _, first_line, source, options = event
+        n_tokens = count_claim_tokens(source)
+        if n_tokens == 0:
+            continue
+        where = f"{page}.md:{first_line}"
+        if re.search(r"remove[-_](output|cell)", options):
+            problems.append(f"{where}: a checking cell must show its output (the claim badge is the "
+                            "ledger's link target): drop the remove-output/remove-cell tag")
+            continue
+        try:
+            tree = ast.parse(_python_source(source))
+        except SyntaxError as err:
+            problems.append(f"{where}: code cell does not parse as Python ({err.msg}); "
+                            "its claim() calls cannot be read")
+            continue
+        found = 0
+        for stmt in tree.body:
+            value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)) else None
+            if value is None or not _is_claim_call(value):
+                continue
+            found += 1
+            line = first_line + value.lineno - 1
+            loc = f"{page}.md:{line}"
+            args = _literal_call(value)
+            if args is None or value.lineno != value.end_lineno:
+                problems.append(
+                    f"{loc}: write claim() on one line with literal strings: "
+                    'claim("<id>", verdict="<verdict>", note="...")'
+                )
+                continue
+            cid, verdict, note = args["id"], args["verdict"], args["note"]
+            if cid not in reg:
+                problems.append(f"{loc}: claim id {cid!r} is not in the registry (sgdsde/data/claims.csv)")
+                continue
+            if verdict not in VERDICTS:
+                problems.append(f"{loc}: verdict {verdict!r} for {cid!r} is not one of {VERDICTS}")
+                continue
+            if verdict == "wrong" and not note:
+                problems.append(f"{loc}: verdict 'wrong' for {cid!r} needs note= with the corrected form")
+                continue
+            if args["show"] is not True:
+                problems.append(f"{loc}: claim({cid!r}, show=False) renders no anchor for the ledger")
+                continue
+            seen[cid] += 1
+            k = seen[cid]
+            anchor = f"claim-{cid}" + (f"-{k}" if k > 1 else "")
+            checks.append(Check(cid, verdict, note, page, page_title or page, section or page_title,
+                                line, anchor))
+        if found != n_tokens:
+            problems.append(
+                f"{where}: the cell has {n_tokens} claim( call(s) but only {found} at top level; "
+                "call claim() once per line, outside loops, functions and conditionals"
+            )
+    return checks, problems
+
+
+def parse_page(path: str | os.PathLike, root: str | os.PathLike | None = None) -> tuple[list[Check], list[str]]:
+    """:func:`parse_text` on a file; the docname is the path relative to ``root`` without suffix.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "chapters").mkdir()
+    >>> _ = (d / "chapters" / "p.md").write_text('```{code-cell} ipython3\\nclaim("eq-1", verdict="holds")\\n```\\n')
+    >>> checks, problems = parse_page(d / "chapters" / "p.md", root=d)
+    >>> checks[0].page, checks[0].line
+    ('chapters/p', 2)
+    """
+    path = Path(path)
+    root = Path(root) if root is not None else find_root(path.parent)
+    docname = path.resolve().relative_to(root.resolve()).with_suffix("").as_posix()
+    return parse_text(path.read_text(encoding="utf-8"), page=docname)
+
+
+# ------------------------------------------------------------------------------- book structure
+def find_root(start: str | os.PathLike | None = None) -> Path:
+    """The book root: the first folder at or above ``start`` (default: the cwd) holding ``_toc.yml``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no folder above ``start`` holds a ``_toc.yml``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()).resolve()
+    >>> _ = (d / "_toc.yml").write_text("root: intro\\n")
+    >>> _ = (d / "chapters").mkdir()
+    >>> find_root(d / "chapters") == d
+    True
+    """
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").is_file():
+            return folder
+    raise FileNotFoundError(f"no _toc.yml in {here} or any folder above it")
+
+
+def toc_pages(root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None) -> list[str]:
+    """Docnames of the table of contents, in reading order (root page first).
+
+    Parameters
+    ----------
+    root : path, optional
+        The book root (default: :func:`find_root`).
+    toc : path, optional
+        The table of contents file (default: ``<root>/_toc.yml``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "_toc.yml").write_text("root: chapters/intro\\nchapters:\\n  - file: chapters/a.md\\n")
+    >>> toc_pages(d)
+    ['chapters/intro', 'chapters/a']
+    """
+    root = Path(root) if root is not None else find_root()
+    text = Path(toc or root / "_toc.yml").read_text(encoding="utf-8")
+    names = [m.group(2) for m in re.finditer(r"^\s*(-\s*)?(?:root|file):\s*['\"]?([^'\"\s#]+)", text, re.M)]
+    return [re.sub(r"\.(md|ipynb)$", "", n) for n in names]
+
+
+def collect(root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
+            ) -> tuple[list[Check], list[str]]:
+    """Every check of every page of the table of contents, and every parsing problem.
+
+    Pages listed in the table of contents but absent on disk are skipped (the structure tests
+    report them).
+
+    Returns
+    -------
+    checks : list of Check
+        In the order of the table of contents, then of the page.
+    problems : list of str
+        As for :func:`parse_text`, for all pages.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "_toc.yml").write_text("root: intro\\nchapters:\\n  - file: a\\n")
+    >>> _ = (d / "a.md").write_text('# A\\n```{code-cell} ipython3\\nclaim("eq-4", verdict="holds")\\n```\\n')
+    >>> checks, problems = collect(d)
+    >>> [(c.id, c.page, c.anchor) for c in checks], problems
+    ([('eq-4', 'a', 'claim-eq-4')], [])
+    """
+    root = Path(root) if root is not None else find_root()
+    checks: list[Check] = []
+    problems: list[str] = []
+    for page in toc_pages(root, toc):
+        path = root / f"{page}.md"
+        if path.is_file():
+            c, p = parse_text(path.read_text(encoding="utf-8"), page=page)
+            checks += c
+            problems += p
+    return checks, problems
+
+
+def build(checks: list[Check], claims: dict[str, Claim] | None = None) -> list[LedgerRow]:
+    """One :class:`LedgerRow` per registry claim, in registry order, with its checks.
+
+    Examples
+    --------
+    >>> a = Check("eq-7", "holds", "", "chapters/a", "A", "A", 3, "claim-eq-7")
+    >>> b = Check("eq-7", "wrong", "Σ/B, not 1/R", "chapters/b", "B", "B", 9, "claim-eq-7")
+    >>> rows = {r.claim.id: r for r in build([a, b])}
+    >>> rows["eq-7"].verdict, rows["eq-1"].verdict
+    ('wrong', 'unchecked')
+    """
+    claims = registry() if claims is None else claims
+    by_id: dict[str, list[Check]] = {cid: [] for cid in claims}
+    for c in checks:
+        if c.id in by_id:
+            by_id[c.id].append(c)
+    return [LedgerRow(claims[cid], tuple(cs)) for cid, cs in by_id.items()]
+
+
+def summary_counts(rows: list[LedgerRow]) -> dict[str, int]:
+    """Claims per summary verdict, plus ``total`` (claims) and ``checks`` (checking cells).
+
+    Examples
+    --------
+    >>> rows = build([Check("eq-7", "holds", "", "chapters/a", "A", "A", 3, "claim-eq-7")])
+    >>> c = summary_counts(rows)
+    >>> c["holds"], c["unchecked"] == c["total"] - 1, c["checks"]
+    (1, True, 1)
+    """
+    counts = Counter(r.verdict for r in rows)
+    out = {k: int(counts.get(k, 0)) for k in ("holds", "conditional", "wrong", "definition", "unchecked")}
+    out["total"] = len(rows)
+    out["checks"] = sum(len(r.checks) for r in rows)
+    return out
+
+
+# ------------------------------------------------------------------------------------ rendering
+def _verdict_html(verdict: str) -> str:
+    colour = _VERDICT_COLOUR[verdict]
+    return (f'<span class="ledger-verdict ledger-{verdict}" style="color:{colour};font-weight:600">'
+            f"{html.escape(_VERDICT_TEXT[verdict])}</span>")
+
+
+def to_html(rows: list[LedgerRow], from_page: str = "chapters/claims_ledger") -> str:
+    """The ledger as one HTML table, with links from ``from_page`` to each checking cell.
+
+    Columns: claim id, location in the notes, one-line statement, summary verdict, and every
+    check (link to the section and cell, its verdict and its note: the condition, or the corrected
+    form when the notes are wrong).
+
+    Examples
+    --------
+    >>> rows = build([Check("eq-7", "wrong", "Σ/B", "chapters/a", "A", "Sec", 3, "claim-eq-7")])
+    >>> out = to_html(rows)
+    >>> 'href="a.html#claim-eq-7"' in out and "UNCHECKED" in out
+    True
+    """
+    head = ("<thead><tr><th>claim</th><th>notes</th><th>statement</th><th>verdict</th>"
+            "<th>checked in</th></tr></thead>")
+    body = []
+    for r in rows:
+        cells = []
+        for c in r.checks:
+            text = html.escape(c.section if c.section == c.page_title else f"{c.page_title} › {c.section}")
+            item = f'<a href="{html.escape(c.href(from_page))}">{text}</a>'
+            if len(r.checks) > 1 or c.verdict != r.verdict:
+                item += f" ({html.escape(_VERDICT_TEXT[c.verdict])})"
+            if c.note:
+                label = {"wrong": "corrected: ", "conditional": "if: "}.get(c.verdict, "")
+                item += f"<br><small>{html.escape(label + c.note)}</small>"
+            cells.append(item)
+        checked = "<br>".join(cells) if cells else "—"
+        body.append(
+            f'<tr id="ledger-{html.escape(r.claim.id)}"><td><code>{html.escape(r.claim.id)}</code></td>'
+            f"<td>{html.escape(r.claim.location)}</td><td>{html.escape(r.claim.statement)}</td>"
+            f"<td>{_verdict_html(r.verdict)}</td><td>{checked}</td></tr>"
+        )
+    return (f'<table class="claims-ledger table">{head}<tbody>{"".join(body)}</tbody></table>')
+
+
+# ------------------------------------------------------------------------------------- the notes
+def notes_equation_numbers(text: str) -> set[int]:
+    """Equation numbers of the notes: ``\\tag{N}`` and lines that hold only ``(N)``.
+
+    Examples
+    --------
+    >>> sorted(notes_equation_numbers("$$a=b \\\\tag{4}$$\\n$$c$$\\n (5)\\nsee (6) in text"))
+    [4, 5]
+    """
+    tags = {int(m) for m in re.findall(r"\\tag\{(\d+)\}", text)}
+    alone = {int(m) for m in re.findall(r"(?m)^\s*\((\d+)\)\s*$", text)}
+    return tags | alone
