@@ -1,0 +1,174 @@
+"""Tests for sgdsde.levy: Chambers–Mallows–Stuck sampling and tail-index estimators.
+
+Statistical checks are seeded. Tolerances are 5 standard errors of the estimator (two-sided normal
+false-failure odds 5.7e-7 per check) unless stated; KS tests use p > 1e-6.
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from sgdsde.levy import check_alpha, symmetric_stable, tail_index_hill, tail_index_mohammadi
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def reference(alpha, scale=1.0):
+    """scipy's law with characteristic function exp(-|scale u|^alpha) (fast closed forms at 1, 2)."""
+    if alpha == 2.0:
+        return stats.norm(scale=math.sqrt(2.0) * scale)
+    if alpha == 1.0:
+        return stats.cauchy(scale=scale)
+    return stats.levy_stable(alpha, 0.0, scale=scale)  # default S1 parametrisation
+
+
+@pytest.mark.parametrize("alpha", [0.7, 1.0, 1.5, 1.9, 2.0])
+def test_ks_against_scipy(alpha):
+    x = symmetric_stable(alpha, (2000,), generator=gen(1)).numpy()
+    assert stats.kstest(x, reference(alpha).cdf).pvalue > 1e-6
+
+
+def test_ks_has_power():
+    # the same test rejects a 25 % scale error, so passing above is informative
+    x = symmetric_stable(1.0, (2000,), generator=gen(1)).numpy()
+    assert stats.kstest(1.25 * x, reference(1.0).cdf).pvalue < 1e-3
+
+
+@pytest.mark.parametrize("alpha", [0.8, 1.3, 1.8])
+def test_cdf_on_quantile_grid_within_5se(alpha):
+    # a finer test than KS: the empirical CDF at 9 points vs scipy's CDF, binomial SE
+    N = 200_000
+    x = symmetric_stable(alpha, (N,), scale=0.7, generator=gen(2))
+    ref = reference(alpha, scale=0.7)
+    q = np.array([-8.0, -3.0, -1.5, -0.6, 0.0, 0.4, 1.0, 2.5, 6.0]) * 0.7
+    F = ref.cdf(q)
+    emp = np.array([(x <= v).double().mean().item() for v in q])
+    se = np.sqrt(F * (1 - F) / N)
+    assert np.all(np.abs(emp - F) <= 5 * se + 1e-12), (emp, F, se)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.5, 2.0])
+def test_characteristic_function(alpha):
+    N = 200_000
+    scale = 1.3
+    x = symmetric_stable(alpha, (N,), scale=scale, generator=gen(3))
+    for u in (0.2, 0.7, 1.5):
+        c = torch.cos(u * x)
+        est, se = float(c.mean()), float(c.std()) / math.sqrt(N)
+        target = math.exp(-abs(scale * u) ** alpha)
+        assert abs(est - target) <= 5 * se, (alpha, u, est, target, se)
+        # symmetric: the imaginary part E sin(uX) is 0
+        s = torch.sin(u * x)
+        assert abs(float(s.mean())) <= 5 * float(s.std()) / math.sqrt(N)
+
+
+def test_alpha2_is_normal_variance_2_and_alpha1_is_cauchy():
+    N = 200_000
+    x = symmetric_stable(2.0, (N,), generator=gen(4))
+    v, se = float(x.var()), float(x.var()) * math.sqrt(2 / (N - 1))
+    assert abs(v - 2.0) <= 5 * se
+    c = symmetric_stable(1.0, (N,), generator=gen(5))
+    p = float((c.abs() <= 1).double().mean())   # P(|Cauchy| <= 1) = 1/2
+    assert abs(p - 0.5) <= 5 * math.sqrt(0.25 / N)
+
+
+def test_generator_dtype_device_out():
+    a = symmetric_stable(1.5, (5, 4), generator=gen(7))
+    b = symmetric_stable(1.5, (5, 4), generator=gen(7))
+    assert torch.equal(a, b) and a.dtype == torch.float64 and a.device.type == "cpu"
+    f = symmetric_stable(1.2, 1000, generator=gen(7), dtype=torch.float32)
+    assert f.dtype == torch.float32 and f.shape == (1000,) and bool(torch.isfinite(f).all())
+    out = torch.empty(3, 2, dtype=torch.float32)
+    r = symmetric_stable(0.9, (3, 2), generator=gen(1), out=out)
+    assert r.data_ptr() == out.data_ptr()
+    assert symmetric_stable(1.5, (0,)).shape == (0,)
+
+
+def test_small_alpha_float32_stays_finite_or_inf_never_nan():
+    x = symmetric_stable(0.3, (100_000,), generator=gen(8), dtype=torch.float32)
+    assert not bool(torch.isnan(x).any())
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, 2.5, float("nan"), float("inf")])
+def test_bad_alpha_raises(bad):
+    with pytest.raises(ValueError, match="alpha must be in"):
+        symmetric_stable(bad, (3,))
+    with pytest.raises(ValueError, match="alpha must be in"):
+        check_alpha(bad)
+
+
+def test_bad_types_raise():
+    with pytest.raises(TypeError):
+        symmetric_stable("1.5", (3,))
+    with pytest.raises(ValueError, match="scale"):
+        symmetric_stable(1.5, (3,), scale=-1.0)
+    with pytest.raises(ValueError, match="size"):
+        symmetric_stable(1.5, (-3,))
+    with pytest.raises(TypeError, match="dtype"):
+        symmetric_stable(1.5, (3,), dtype=torch.int64)
+
+
+# -- tail indices ------------------------------------------------------------------------------
+@pytest.mark.parametrize("alpha", [1.2, 1.5, 1.8])
+def test_mohammadi_recovers_alpha(alpha):
+    x = symmetric_stable(alpha, (1_000_000,), generator=gen(11))
+    assert abs(float(tail_index_mohammadi(x)) - alpha) < 0.1            # default k1 = sqrt(K)
+    assert abs(float(tail_index_mohammadi(x, k1=100)) - alpha) < 0.1
+
+
+def test_mohammadi_vector_samples_use_norms():
+    # rows with i.i.d. S_alpha coordinates: block sums scale as k1^(1/alpha) exactly
+    x = symmetric_stable(1.5, (200_000, 5), generator=gen(12))
+    assert abs(float(tail_index_mohammadi(x, k1=100)) - 1.5) < 0.1
+    # and numpy input works
+    assert abs(float(tail_index_mohammadi(x.numpy(), k1=100)) - 1.5) < 0.1
+
+
+def test_mohammadi_formula_on_a_tiny_example():
+    # K = 4, k1 = 2: Y = (x1 + x2, x3 + x4); 1/alpha = (mean log|Y| - mean log|X|)/log 2
+    x = torch.tensor([1.0, 3.0, -2.0, -6.0], dtype=torch.float64)
+    inv = (math.log(4) + math.log(8)) / 2 - (math.log(1) + math.log(3) + math.log(2) + math.log(6)) / 4
+    assert math.isclose(float(tail_index_mohammadi(x, k1=2)), math.log(2) / inv, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [1.2, 1.5, 1.8])
+def test_hill_recovers_alpha_on_power_law_tails(alpha):
+    # symmetric Pareto: P(|X| > x) = x^-alpha for x >= 1, Hill's model; SE = alpha/sqrt(k) <= 0.018
+    g = gen(13)
+    u = torch.rand(100_000, generator=g, dtype=torch.float64)
+    sign = torch.randint(0, 2, (100_000,), generator=g) * 2 - 1
+    x = sign * (1 - u) ** (-1 / alpha)
+    assert abs(float(tail_index_hill(x, k=10_000)) - alpha) < 0.1
+
+
+@pytest.mark.parametrize("alpha", [1.2, 1.5])
+def test_hill_recovers_alpha_on_stable_samples(alpha):
+    # for stable laws the power tail starts far out: k/K = 0.002 keeps the bias small
+    x = symmetric_stable(alpha, (1_000_000,), generator=gen(14))
+    assert abs(float(tail_index_hill(x, k=2000)) - alpha) < 0.1
+
+
+def test_hill_exact_on_a_tiny_example():
+    x = torch.tensor([8.0, 4.0, 2.0, 1.0], dtype=torch.float64)
+    # k = 2: mean(log(8/2), log(4/2)) = 1.5 log 2
+    assert math.isclose(float(tail_index_hill(x, k=2)), 1 / (1.5 * math.log(2)), rel_tol=1e-12)
+
+
+def test_estimator_bad_input():
+    x = torch.randn(100, dtype=torch.float64)
+    with pytest.raises(ValueError, match="k1"):
+        tail_index_mohammadi(x, k1=1)
+    with pytest.raises(ValueError, match="blocks"):
+        tail_index_mohammadi(x, k1=60)
+    with pytest.raises(ValueError, match="k must"):
+        tail_index_hill(x, k=100)
+    with pytest.raises(ValueError, match="shape"):
+        tail_index_hill(torch.zeros(2, 2, 2))
+    with pytest.raises(ValueError, match="non-finite"):
+        tail_index_hill(torch.tensor([1.0, float("nan"), 2.0]))
+    with pytest.raises(TypeError):
+        tail_index_hill([1.0, 2.0])
