@@ -1,0 +1,279 @@
+"""Gradient noise of notes §1.8: Σ_emp, exact minibatch covariances, the §1.8.5 estimator, F, spectra.
+
+With G the per-sample gradients ``(n, d)`` at θ and g_n their mean,
+
+* Σ_emp(θ) = (1/n) Σ_i (g_i − g_n)(g_i − g_n)ᵀ (normalised by 1/n, as in notes (7)/(11));
+* F(θ) = (G − g_n)/√n ``(n, d)`` is a factor: FᵀF = Σ_emp. A draw of N(0, c·Σ_emp/B) is
+  √(c/B)·Fᵀz with z ~ N(0, I_n): O(nd) memory and work per draw, never the d×d matrix;
+* Cov[g_B] = Σ_emp/B with replacement and (n−B)/(n−1)·Σ_emp/B without replacement (also for a
+  single batch of a reshuffled epoch, which is a uniform B-subset).
+
+Every function accepts θ ``(d,)`` or ``(..., d)`` and keeps the leading shape.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .problems import Problem
+from .sampling import SCHEMES, make_sampler
+
+__all__ = [
+    "empirical_covariance",
+    "finite_population_factor",
+    "minibatch_covariance",
+    "sample_batch_grads",
+    "estimate_covariance",
+    "noise_factor",
+    "sample_gaussian_noise",
+    "top_eigen",
+]
+
+
+def _check_problem(problem) -> None:
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be an sgdsde.problems.Problem, got {type(problem).__name__}")
+
+
+def _check_batch(n: int, batch_size, sampling: str) -> int:
+    if sampling not in SCHEMES:
+        raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool):
+        raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    if sampling != "with_replacement" and batch_size > n:
+        raise ValueError(f"batch_size must be in [1, n] = [1, {n}] for {sampling!r}; got {batch_size}")
+    return batch_size
+
+
+def noise_factor(problem: Problem, theta: torch.Tensor) -> torch.Tensor:
+    """The factor F = (G − 1 g_nᵀ)/√n of Σ_emp: θ ``(..., d)`` → ``(..., n, d)``, FᵀF = Σ_emp.
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression, gaussian_regression
+    >>> p = LinearRegression(*gaussian_regression(30, 4))
+    >>> F = noise_factor(p, p.theta0)
+    >>> F.shape, bool(torch.allclose(F.mT @ F, empirical_covariance(p, p.theta0)))
+    (torch.Size([30, 4]), True)
+    """
+    _check_problem(problem)
+    G = problem.per_sample_grads(theta)
+    return (G - G.mean(-2, keepdim=True)) / math.sqrt(problem.n)
+
+
+def empirical_covariance(problem: Problem, theta: torch.Tensor) -> torch.Tensor:
+    """Σ_emp(θ) = (1/n) Σ_i (g_i − g_n)(g_i − g_n)ᵀ: θ ``(..., d)`` → ``(..., d, d)``.
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression
+    >>> X = torch.tensor([[1.0], [3.0]], dtype=torch.float64)
+    >>> p = LinearRegression(X, torch.zeros(2, dtype=torch.float64))
+    >>> empirical_covariance(p, torch.ones(1, dtype=torch.float64))   # g_i = x_i², mean 5
+    tensor([[16.]], dtype=torch.float64)
+    """
+    _check_problem(problem)
+    G = problem.per_sample_grads(theta)
+    C = G - G.mean(-2, keepdim=True)
+    return (C.mT @ C) / problem.n
+
+
+def finite_population_factor(n: int, batch_size: int) -> float:
+    """The finite-population correction (n − B)/(n − 1) for 1 ≤ B ≤ n (0 when n = 1).
+
+    Examples
+    --------
+    >>> finite_population_factor(10, 1), finite_population_factor(10, 10)
+    (1.0, 0.0)
+    """
+    for name, v in (("n", n), ("batch_size", batch_size)):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    if n < 1 or not 1 <= batch_size <= n:
+        raise ValueError(
+            f"need n >= 1 and batch_size in [1, n] = [1, {n}]; got n={n}, batch_size={batch_size}"
+        )
+    return 0.0 if n == 1 else (n - batch_size) / (n - 1)
+
+
+def _scheme_factor(n: int, batch_size: int, sampling: str) -> float:
+    return 1.0 if sampling == "with_replacement" else finite_population_factor(n, batch_size)
+
+
+def minibatch_covariance(problem: Problem, theta: torch.Tensor, batch_size: int,
+                         sampling: str = "with_replacement") -> torch.Tensor:
+    """Exact ``Cov[g_B(θ) | D_n]`` for one batch of ``sampling``: ``(..., d, d)``.
+
+    Σ_emp/B with replacement; (n−B)/(n−1)·Σ_emp/B without replacement and for ``"reshuffle"``
+    (one batch of a random permutation is a uniform B-subset).
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression, gaussian_regression
+    >>> p = LinearRegression(*gaussian_regression(5, 2))
+    >>> C = minibatch_covariance(p, p.theta0, 5, "without_replacement")
+    >>> float(C.abs().max())                      # B = n: the batch is the data set
+    0.0
+    """
+    _check_problem(problem)
+    B = _check_batch(problem.n, batch_size, sampling)
+    return empirical_covariance(problem, theta) * (_scheme_factor(problem.n, B, sampling) / B)
+
+
+def sample_batch_grads(problem: Problem, theta: torch.Tensor, batch_size: int, m: int, *,
+                       sampling: str = "with_replacement", seed: int = 0) -> torch.Tensor:
+    """m independent minibatch gradients g_{B_1}(θ), …, g_{B_m}(θ) at a fixed θ: ``(..., m, d)``.
+
+    Each batch is drawn independently (for ``"reshuffle"``: the first batch of an independent
+    permutation). A ``torch.Generator`` on the problem's device is seeded with ``seed``.
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression, gaussian_regression
+    >>> p = LinearRegression(*gaussian_regression(20, 3))
+    >>> sample_batch_grads(p, p.theta0, 4, m=7).shape
+    torch.Size([7, 3])
+    """
+    _check_problem(problem)
+    B = _check_batch(problem.n, batch_size, sampling)
+    if not isinstance(m, int) or m < 1:
+        raise ValueError(f"m (number of batches) must be an int >= 1; got {m!r}")
+    theta = problem._theta(theta)
+    lead = theta.shape[:-1]
+    c = math.prod(lead)
+    gen = torch.Generator(device=problem.device).manual_seed(seed)
+    idx = make_sampler(sampling, problem.n, B, c * m, gen)()  # (c*m, B)
+    th = theta.reshape(c, 1, problem.d).expand(c, m, problem.d).reshape(c * m, problem.d)
+    return problem.batch_grad(th, idx).reshape(*lead, m, problem.d)
+
+
+def estimate_covariance(problem: Problem, theta: torch.Tensor, batch_size: int, m: int, *,
+                        sampling: str = "with_replacement", seed: int = 0) -> torch.Tensor:
+    """The notes' §1.8.5 estimator Σ̂ = B/(m−1) Σ_j (g_{B_j} − ḡ)(g_{B_j} − ḡ)ᵀ (``(..., d, d)``).
+
+    ``m`` independent batches at the same θ (see :func:`sample_batch_grads`).
+
+    E[Σ̂] = B·Cov[g_B], i.e. Σ_emp with replacement and (n−B)/(n−1)·Σ_emp without.
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression, gaussian_regression
+    >>> p = LinearRegression(*gaussian_regression(20, 3))
+    >>> estimate_covariance(p, p.theta0, 4, m=50).shape
+    torch.Size([3, 3])
+    """
+    if not isinstance(m, int) or m < 2:
+        raise ValueError(f"m (number of batches) must be an int >= 2; got {m!r}")
+    g = sample_batch_grads(problem, theta, batch_size, m, sampling=sampling, seed=seed)
+    c = g - g.mean(-2, keepdim=True)
+    return (c.mT @ c) * (batch_size / (m - 1))
+
+
+def sample_gaussian_noise(F: torch.Tensor, batch_size: int, samples: int, *,
+                          sampling: str = "with_replacement", n: int | None = None,
+                          generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draws of N(0, c·FᵀF/B) through the factor: √(c/B)·zF with z ~ N(0, I_n) ``(samples, n)``.
+
+    c = 1 with replacement, (n−B)/(n−1) otherwise (``n`` defaults to ``F.shape[-2]``). F is
+    ``(n, d)``; returns ``(samples, d)``. Cost O(samples·n·d); no d×d matrix is formed.
+
+    Examples
+    --------
+    >>> F = torch.eye(3, dtype=torch.float64)
+    >>> sample_gaussian_noise(F, 1, 5, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([5, 3])
+    """
+    if F.ndim != 2:
+        raise ValueError(f"F must have shape (n, d); got {tuple(F.shape)}")
+    n_rows = F.shape[0]
+    n = n_rows if n is None else n
+    B = _check_batch(n, batch_size, sampling)
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be an int >= 1; got {samples!r}")
+    z = torch.randn(samples, n_rows, generator=generator, dtype=F.dtype, device=F.device)
+    return (z @ F) * math.sqrt(_scheme_factor(n, B, sampling) / B)
+
+
+def _complete(V: torch.Tensor, r: int, gen: torch.Generator) -> torch.Tensor:
+    """Keep the first r columns of V ``(d, k)``; replace the rest by an orthonormal completion."""
+    d, k = V.shape
+    if r >= k:
+        return V
+    R = torch.randn(d, k - r, generator=gen, dtype=V.dtype, device=V.device)
+    Q, _ = torch.linalg.qr(torch.cat([V[:, :r], R], -1))
+    return torch.cat([V[:, :r], Q[:, r:]], -1)
+
+
+def top_eigen(problem: Problem, theta: torch.Tensor, k: int, *, method: str = "auto",
+              max_exact: int = 4096):
+    """The k largest eigenpairs of Σ_emp(θ) = FᵀF, in descending order, without forming d×d for d > n.
+
+    ``method="exact"``: eigh of the smaller Gram matrix: FFᵀ ``(n, n)`` when n < d (eigenvectors
+    v = Fᵀu/√λ), FᵀF ``(d, d)`` otherwise. Eigenvectors of (numerically) zero eigenvalues (Σ_emp has
+    rank ≤ n − 1) are an orthonormal completion (seeded, arbitrary within the null space).
+    ``method="lowrank"``: ``torch.svd_lowrank`` of F (randomised, approximate). ``"auto"`` uses
+    exact when min(n, d) ≤ ``max_exact``.
+
+    Parameters
+    ----------
+    problem : Problem
+    theta : Tensor ``(..., d)``
+    k : int in [1, d]
+
+    Returns
+    -------
+    eigenvalues : Tensor ``(..., k)``, descending
+    eigenvectors : Tensor ``(..., d, k)``, orthonormal columns
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression, gaussian_regression
+    >>> p = LinearRegression(*gaussian_regression(10, 30))          # n < d: Gram path
+    >>> lam, V = top_eigen(p, p.theta0, 3)
+    >>> S = empirical_covariance(p, p.theta0)
+    >>> bool(torch.allclose(S @ V, V * lam, atol=1e-10)), lam.shape, V.shape
+    (True, torch.Size([3]), torch.Size([30, 3]))
+    """
+    _check_problem(problem)
+    n, d = problem.n, problem.d
+    if not isinstance(k, int) or not 1 <= k <= d:
+        raise ValueError(f"k must be an int in [1, d] = [1, {d}]; got {k!r}")
+    if method not in ("auto", "exact", "lowrank"):
+        raise ValueError(f"method must be 'auto', 'exact' or 'lowrank'; got {method!r}")
+    F = noise_factor(problem, theta)
+    if method == "auto":
+        method = "exact" if min(n, d) <= max_exact else "lowrank"
+    gen = torch.Generator(device=F.device).manual_seed(0)
+    if method == "lowrank":
+        if k > min(n, d):
+            raise ValueError(f"method='lowrank' needs k <= min(n, d) = {min(n, d)}; got {k}")
+        devs = [F.device.index if F.device.index is not None else torch.cuda.current_device()] \
+            if F.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devs):  # svd_lowrank draws from the global RNG
+            torch.manual_seed(0)
+            _, S, V = torch.svd_lowrank(F, q=min(k + 10, n, d), niter=4)
+        return S[..., :k] ** 2, V[..., :k]
+    if n < d:
+        lam, U = torch.linalg.eigh(F @ F.mT)  # ascending, (..., n)
+        lam, U = lam.flip(-1), U.flip(-1)
+        kk = min(k, n)
+        lam, U = lam[..., :kk], U[..., :kk]
+        tol = max(n, d) * torch.finfo(F.dtype).eps * lam[..., :1].clamp_min(0)
+        pos = lam > tol
+        V = (F.mT @ U) / lam.clamp_min(torch.finfo(F.dtype).tiny).sqrt().unsqueeze(-2)
+        lam = torch.where(pos, lam, torch.zeros_like(lam))
+        if kk < k:
+            lam = torch.cat([lam, lam.new_zeros(*lam.shape[:-1], k - kk)], -1)
+            V = torch.cat([V, V.new_zeros(*V.shape[:-1], k - kk)], -1)
+            pos = torch.cat([pos, pos.new_zeros(*pos.shape[:-1], k - kk)], -1)
+        if not bool(pos.all()):  # rare: complete the null-space columns, one θ at a time
+            lead = V.shape[:-2]
+            Vf, rf = V.reshape(-1, d, k), pos.reshape(-1, k).sum(-1)
+            V = torch.stack([_complete(Vf[i], int(rf[i]), gen) for i in range(Vf.shape[0])])
+            V = V.reshape(*lead, d, k)
+        return lam, V
+    lam, V = torch.linalg.eigh(F.mT @ F)
+    return lam.flip(-1)[..., :k].clamp_min(0), V.flip(-1)[..., :k]

@@ -1,0 +1,384 @@
+"""SGD (notes §1.4, Algorithm 1) run as a vectorized ensemble of independent chains.
+
+One call of :func:`run` advances ``chains`` independent copies of ::
+
+    θ_{k+1} = θ_k − η_k g_{B_k}(θ_k)                       (momentum = 0)
+    v_{k+1} = μ v_k + g_{B_k}(θ_k),  θ_{k+1} = θ_k − η_k v_{k+1}   (heavy ball, v_0 = 0)
+
+in one batched tensor step per k: every chain draws its own batch B_k (``(chains, B)`` indices from
+one ``torch.Generator`` on the problem's device, seeded by ``seed``), and ``problem.batch_grad``
+computes only those rows. Monte Carlo over chains is how the book checks every statistical claim.
+
+Divergence: a chain whose iterate becomes non-finite is caught at the step it happens. With
+``on_divergence="raise"`` a :class:`DivergenceError` names the step and the chains; with ``"flag"``
+those chains are frozen at their last finite iterate, marked in ``Trajectory.diverged`` (and
+``diverged_step``), and the others go on. A NaN never leaks silently into the results.
+
+Threads: for small problems (a few thousand numbers per step, e.g. 256 chains × B = 10 × d = 50)
+torch's intra-op parallelism costs more than it gains, and on a busy 2-core machine two threads made
+such steps up to ~50× slower. :func:`recommended_threads` returns 1 below ~2²⁰ numbers of work per
+step; ``run(..., threads="auto")`` (the default) applies it for the duration of the run only. See
+``benchmarks/bench_core.py`` for the measurements with 1 and 2 threads.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .problems import Problem
+from .sampling import SCHEMES, make_sampler
+
+__all__ = ["run", "Trajectory", "DivergenceError", "constant", "inverse_sqrt", "recommended_threads"]
+
+
+class DivergenceError(RuntimeError):
+    """Raised when an SGD iterate becomes non-finite; ``.step``, ``.chains``, ``.trajectory``.
+
+    ``.step`` is the first k with θ_k (or a recorded loss L_n(θ_k)) non-finite in some chain,
+    ``.chains`` the list of chains that diverged at that step, ``.trajectory`` the records made
+    before it (a :class:`Trajectory`).
+    """
+
+    def __init__(self, step: int, chains: list[int], trajectory: "Trajectory | None" = None, lr=None):
+        self.step, self.chains, self.trajectory = step, chains, trajectory
+        shown = chains if len(chains) <= 20 else chains[:20] + ["..."]
+        msg = (f"SGD diverged at step {step}: θ_{step} (or its loss L_n) is non-finite (NaN/inf) in "
+               f"{len(chains)} chain(s) {shown}")
+        if lr is not None:
+            msg += f" (learning rate at that step {lr:.4g}; try a smaller lr)"
+        msg += '. Use on_divergence="flag" to freeze those chains and continue.'
+        super().__init__(msg)
+
+
+@dataclass
+class Trajectory:
+    """Records of an SGD ensemble at the recorded steps.
+
+    Attributes
+    ----------
+    theta : Tensor ``(T, chains, d)``, θ_k at the recorded steps
+    loss : Tensor ``(T, chains)`` of L_n(θ_k), or None if ``record_loss=False``
+    step : LongTensor ``(T,)``, the recorded k (0, r, 2r, …, and always the last step)
+    noise : Tensor ``(T, chains, d)`` of ξ_k = g_n(θ_k) − g_{B_k}(θ_k), or None
+    diverged : BoolTensor ``(chains,)``
+    diverged_step : LongTensor ``(chains,)``, the first k with θ_k (or a recorded L_n(θ_k))
+        non-finite, −1 if none
+    lr : Tensor ``(steps,)`` of η_k (float64, CPU)
+    """
+
+    theta: torch.Tensor
+    loss: torch.Tensor | None
+    step: torch.Tensor
+    noise: torch.Tensor | None
+    diverged: torch.Tensor
+    diverged_step: torch.Tensor
+    lr: torch.Tensor
+
+    @property
+    def final(self) -> torch.Tensor:
+        """θ at the last recorded step, ``(chains, d)``."""
+        return self.theta[-1]
+
+
+def constant(eta: float) -> Callable[[int], float]:
+    """Constant schedule k ↦ η (notes §1.7 case 3).
+
+    Examples
+    --------
+    >>> constant(0.1)(7)
+    0.1
+    """
+    _check_eta("eta", eta)
+    return lambda k: float(eta)
+
+
+def inverse_sqrt(eta0: float) -> Callable[[int], float]:
+    """Decaying schedule k ↦ η₀/√(k+1) (notes §1.7 case 4).
+
+    Examples
+    --------
+    >>> inverse_sqrt(1.0)(3)
+    0.5
+    """
+    _check_eta("eta0", eta0)
+    return lambda k: float(eta0) / math.sqrt(k + 1)
+
+
+def _as_float(x) -> float | None:
+    """A real number (Python, numpy or a one-element tensor) as float; None if it is not one."""
+    if isinstance(x, (bool, str, bytes)):
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _check_eta(name, eta):
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {eta!r}")
+
+
+def recommended_threads(problem: Problem, batch_size: int | None = None, chains: int = 1) -> int:
+    """Intra-op thread count for an SGD run: 1 for small per-step work, else all of torch's.
+
+    The per-step work is taken as chains·B·d numbers (B = n for full batch). Below 2²⁰ a step is a
+    handful of tiny kernels, threading overhead dominates and a busy second core makes it far
+    slower, so 1 thread; above, ``torch.get_num_threads()``.
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression, gaussian_regression
+    >>> recommended_threads(LinearRegression(*gaussian_regression(100, 50)), 10, chains=256)
+    1
+    """
+    B = problem.n if batch_size is None else batch_size
+    return 1 if chains * B * problem.d < 2 ** 20 else torch.get_num_threads()
+
+
+def _progress(progress, steps):
+    if progress is None:
+        progress = (not os.environ.get("TQDM_DISABLE")) and sys.stderr.isatty() and steps >= 1000
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, desc="sgd", unit="step", leave=False)
+
+
+def run(
+    problem: Problem,
+    theta0: torch.Tensor | None,
+    lr: float | Callable[[int], float],
+    batch_size: int | None,
+    steps: int,
+    *,
+    sampling: str = "with_replacement",
+    chains: int | None = None,
+    momentum: float = 0.0,
+    seed: int = 0,
+    record_every: int = 1,
+    record_noise: bool = False,
+    record_loss: bool = True,
+    on_divergence: str = "raise",
+    threads: int | str | None = "auto",
+    progress: bool | None = None,
+) -> Trajectory:
+    """Run ``chains`` independent SGD chains on ``problem`` for ``steps`` steps, all at once.
+
+    Parameters
+    ----------
+    problem : Problem
+    theta0 : Tensor ``(d,)`` (shared start) or ``(chains, d)``, or None for ``problem.theta0``
+    lr : float > 0, or a callable k ↦ η_k > 0 (e.g. :func:`constant`, :func:`inverse_sqrt`)
+    batch_size : int in [1, n] (with replacement: any int ≥ 1), or None for full-batch GD. B = n
+        without replacement or with ``"reshuffle"`` is also exact GD (the batch is the data set);
+        B = n *with* replacement is still stochastic (n i.i.d. draws).
+    steps : int ≥ 0
+    sampling : one of ``"with_replacement"``, ``"without_replacement"``, ``"reshuffle"``
+    chains : int ≥ 1; default: ``theta0.shape[0]`` if θ₀ is ``(chains, d)``, else 1
+    momentum : float in [0, 1); heavy ball, 0 = plain SGD exactly
+    seed : int; seeds the batch generator (on the problem's device). Chain c's batches differ from
+        chain c′'s; the same seed gives the same trajectory.
+    record_every : int ≥ 1; records k = 0, r, 2r, … and always k = steps
+    record_noise : bool; also record ξ_k = g_n(θ_k) − g_{B_k}(θ_k) (costs a full gradient per record)
+    record_loss : bool; record L_n(θ_k) (costs a full loss per record)
+    on_divergence : ``"raise"`` or ``"flag"``
+    threads : int, ``"auto"`` (default) or None; torch intra-op threads during the run (restored
+        after). ``"auto"``: min(current, :func:`recommended_threads`), i.e. 1 thread for small
+        per-step work, never more than the caller allowed; None: leave torch's setting alone
+    progress : bool, optional; tqdm bar (default: on only in an interactive terminal, never when
+        ``TQDM_DISABLE`` is set)
+
+    Returns
+    -------
+    Trajectory
+
+    Raises
+    ------
+    DivergenceError
+        When ``on_divergence="raise"`` and some θ_k is non-finite.
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression, gaussian_regression
+    >>> p = LinearRegression(*gaussian_regression(100, 5))
+    >>> tr = run(p, None, lr=0.05, batch_size=10, steps=200, chains=8, record_every=50)
+    >>> tr.theta.shape, tr.step.tolist(), bool(tr.loss[-1].mean() < tr.loss[0].mean())
+    (torch.Size([5, 8, 5]), [0, 50, 100, 150, 200], True)
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be an sgdsde.problems.Problem, got {type(problem).__name__}")
+    n, d = problem.n, problem.d
+    # -- validate ------------------------------------------------------------------------------
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0; got {steps!r}")
+    if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 1:
+        raise ValueError(f"record_every must be an int >= 1; got {record_every!r}")
+    if sampling not in SCHEMES:
+        raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
+    if on_divergence not in ("raise", "flag"):
+        raise ValueError(f"on_divergence must be 'raise' or 'flag'; got {on_divergence!r}")
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be a float in [0, 1); got {momentum!r}")
+    if not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+            raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 (or None for full batch); got {batch_size}")
+        if sampling != "with_replacement" and batch_size > n:
+            raise ValueError(
+                f"batch_size must be in [1, n] = [1, {n}] for sampling={sampling!r}; got {batch_size}"
+            )
+    if callable(lr):
+        lrs = []
+        for k in range(steps):
+            e = _as_float(lr(k))
+            if e is None or not math.isfinite(e) or e <= 0:
+                raise ValueError(f"lr(k) must return a finite number > 0; lr({k}) = {lr(k)!r}")
+            lrs.append(e)
+    elif _as_float(lr) is None:
+        raise TypeError(f"lr must be a number > 0 or a callable k -> eta_k; got {type(lr).__name__}")
+    else:
+        _check_eta("lr", _as_float(lr))
+        lrs = [_as_float(lr)] * steps
+    if theta0 is None:
+        theta0 = problem.theta0
+    theta0 = problem._theta(theta0, "theta0")
+    if theta0.ndim == 1:
+        chains = 1 if chains is None else chains
+    elif theta0.ndim == 2:
+        if chains is not None and chains != theta0.shape[0]:
+            raise ValueError(f"theta0 has shape {tuple(theta0.shape)}: its {theta0.shape[0]} rows "
+                             f"must equal chains = {chains}")
+        chains = theta0.shape[0]
+    else:
+        raise ValueError(
+            f"theta0 must have shape (d,) or (chains, d) with d = {d}; got {tuple(theta0.shape)}"
+        )
+    if isinstance(chains, bool) or not isinstance(chains, int) or chains < 1:
+        raise ValueError(f"chains must be an int >= 1; got {chains!r}")
+
+    full = batch_size is None or (batch_size == n and sampling != "with_replacement")
+    old_threads = torch.get_num_threads()
+    if threads == "auto":
+        threads = min(old_threads, recommended_threads(problem, None if full else batch_size, chains))
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be an int >= 1, 'auto' or None; got {threads!r}")
+        if threads != old_threads:
+            torch.set_num_threads(threads)
+    try:
+        return _loop(problem, theta0.expand(chains, d).clone(), lrs, batch_size, steps, sampling, chains,
+                     float(momentum), seed, record_every, record_noise, record_loss, on_divergence, full,
+                     _progress(progress, steps))
+    finally:
+        if torch.get_num_threads() != old_threads:
+            torch.set_num_threads(old_threads)
+
+
+@torch.no_grad()
+def _loop(problem, theta, lrs, batch_size, steps, sampling, chains, mu, seed, record_every,
+          record_noise, record_loss, on_divergence, full, bar):
+    dev = problem.device
+    cuda = dev.type != "cpu"
+    draw = None
+    if not full:
+        gen = torch.Generator(device=dev).manual_seed(seed)
+        draw = make_sampler(sampling, problem.n, batch_size, chains, gen)
+    v = torch.zeros_like(theta) if mu > 0 else None
+    rec_steps = set(range(0, steps + 1, record_every)) | {steps}
+    R_theta, R_loss, R_noise, R_step = [], [], [], []
+    frozen = torch.zeros(chains, dtype=torch.bool, device=dev)
+    bad_step = torch.full((chains,), -1, dtype=torch.long, device=dev)
+    any_frozen = False
+    check_every = 64 if cuda else 1  # host sync cadence; the per-chain first bad step is tracked on device
+
+    def gradient(th):
+        return problem.grad(th) if full else problem.batch_grad(th, draw())
+
+    def mark(nonfin, k):
+        """Chains in ``nonfin`` (not yet frozen) diverged at step k: record, freeze."""
+        nonlocal bad_step, frozen
+        nonfin = nonfin & ~frozen
+        bad_step = torch.where(nonfin & (bad_step < 0), k, bad_step)
+        frozen = frozen | nonfin
+        return nonfin
+
+    def record(k, th, g):
+        nonlocal any_frozen
+        R_step.append(k)
+        R_theta.append(th.clone())
+        if record_loss:
+            L = problem.loss(th)
+            R_loss.append(L)
+            if bool(mark(~torch.isfinite(L), k).any()):  # θ finite but L_n overflows: diverged too
+                any_frozen = True
+                if on_divergence == "raise":
+                    R_step.pop(), R_theta.pop(), R_loss.pop()  # the error carries the records before k
+                    fail()
+        if record_noise:
+            R_noise.append(problem.grad(th) - g if g is not None else torch.zeros_like(th))
+
+    def trajectory():
+        T = len(R_step)
+        return Trajectory(
+            theta=torch.stack(R_theta) if T else theta.new_zeros(0, chains, problem.d),
+            loss=(torch.stack(R_loss) if T else theta.new_zeros(0, chains)) if record_loss else None,
+            step=torch.tensor(R_step, dtype=torch.long),
+            noise=(torch.stack(R_noise) if T else theta.new_zeros(0, chains, problem.d))
+            if record_noise else None,
+            diverged=(bad_step >= 0).cpu(),
+            diverged_step=bad_step.cpu(),
+            lr=torch.tensor(lrs, dtype=torch.float64),
+        )
+
+    def fail():
+        bs = bad_step.cpu()
+        first = int(bs[bs >= 0].min())
+        who = torch.nonzero(bs == first).flatten().tolist()
+        raise DivergenceError(first, who, trajectory(), lrs[first - 1] if first >= 1 else None)
+
+    for k in range(steps):
+        g = gradient(theta)
+        if k in rec_steps:
+            record(k, theta, g)
+        step = v.mul_(mu).add_(g) if v is not None else g
+        new = torch.add(theta, step, alpha=-lrs[k])
+        # Divergence. CUDA: per-chain test on device every step, host sync every `check_every`.
+        # CPU: one reduction per step (float(sum) is non-finite iff some entry is, or on overflow);
+        # the per-chain test runs only when it fires or once some chain is frozen.
+        if cuda:
+            mark(~torch.isfinite(new).all(-1), k + 1)
+            new = torch.where(frozen.unsqueeze(-1), theta, new)
+            if v is not None:
+                v = torch.where(frozen.unsqueeze(-1), torch.zeros_like(v), v)
+            sync = (k + 1) % check_every == 0 or k + 1 == steps
+            if on_divergence == "raise" and sync and bool(frozen.any()):
+                fail()
+        elif any_frozen or not math.isfinite(float(new.sum())):
+            if bool(mark(~torch.isfinite(new).all(-1), k + 1).any()):
+                any_frozen = True
+                if on_divergence == "raise":
+                    fail()
+            if any_frozen:
+                new = torch.where(frozen.unsqueeze(-1), theta, new)
+                if v is not None:
+                    v[frozen] = 0
+        theta = new
+        if bar is not None and (k + 1) % max(1, steps // 100) == 0:
+            bar.update(max(1, steps // 100))
+    if bar is not None:
+        bar.close()
+    g = None
+    if record_noise:  # ξ at the final iterate, with the batch step `steps` would use
+        g = problem.grad(theta) if full else problem.batch_grad(theta, draw())
+    record(steps, theta, g)
+    return trajectory()

@@ -1,0 +1,227 @@
+"""Tests of sgdsde.problems: per-sample gradients against autograd, finite differences, closed forms."""
+import copy
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from sgdsde import problems as P
+
+f64 = torch.float64
+
+
+def sq_loss(out, t):
+    return 0.5 * (out.squeeze(-1) - t) ** 2
+
+
+def small_mlp(seed=0, d_in=3, hidden=4, d_out=2):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.Tanh(), nn.Linear(hidden, d_out)).to(f64)
+
+
+def mlp_problem(n=7, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 3, generator=g, dtype=f64)
+    y = torch.randint(2, (n,), generator=g)
+    return P.TorchModel(small_mlp(seed), P._ce, X, y)
+
+
+def autograd_sample_grads(problem, theta):
+    """Reference: one backward() per sample through a copy of the module holding θ."""
+    model = copy.deepcopy(problem.model)
+    nn.utils.vector_to_parameters(theta.detach().clone(), model.parameters())
+    out = []
+    for i in range(problem.n):
+        model.zero_grad()
+        problem.loss_fn(model(problem.X[i : i + 1]).squeeze(0), problem.y[i]).backward()
+        out.append(torch.cat([q.grad.reshape(-1) for q in model.parameters()]))
+    return torch.stack(out)
+
+
+# ---------------------------------------------------------------------------------------------
+def test_linear_regression_closed_form_matches_autograd_each_sample():
+    X, y = P.gaussian_regression(9, 4, seed=3)
+    p = P.LinearRegression(X, y)
+    theta = torch.randn(4, generator=torch.Generator().manual_seed(1), dtype=f64)
+    G = p.per_sample_grads(theta)
+    for i in range(p.n):
+        th = theta.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(0.5 * (X[i] @ th - y[i]) ** 2, th)
+        torch.testing.assert_close(G[i], g, rtol=1e-13, atol=1e-14)
+    torch.testing.assert_close(p.grad(theta), G.mean(0), rtol=1e-13, atol=1e-14)
+    torch.testing.assert_close(p.loss(theta), 0.5 * ((X @ theta - y) ** 2).mean(), rtol=1e-14, atol=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 12), d=st.integers(1, 6), seed=st.integers(0, 10_000), chains=st.integers(1, 3))
+def test_linear_regression_property(n, d, seed, chains):
+    X, y = P.gaussian_regression(n, d, seed=seed)
+    p = P.LinearRegression(X, y)
+    th = torch.randn(chains, d, generator=torch.Generator().manual_seed(seed), dtype=f64)
+    G = p.per_sample_grads(th)
+    assert G.shape == (chains, n, d)
+    ref = torch.func.vmap(torch.func.vmap(torch.func.grad(lambda t, x, yy: 0.5 * (x @ t - yy) ** 2),
+                                          in_dims=(None, 0, 0)), in_dims=(0, None, None))(th, X, y)
+    torch.testing.assert_close(G, ref, rtol=1e-12, atol=1e-12)
+    idx = torch.randint(n, (chains, 5), generator=torch.Generator().manual_seed(seed + 1))
+    ref_b = torch.stack([G[c, idx[c]].mean(0) for c in range(chains)])
+    torch.testing.assert_close(p.batch_grad(th, idx), ref_b, rtol=1e-12, atol=1e-12)
+
+
+def test_torchmodel_per_sample_grads_match_autograd_loop():
+    p = mlp_problem()
+    theta = p.theta0 + 0.1 * torch.randn(p.d, generator=torch.Generator().manual_seed(2), dtype=f64)
+    torch.testing.assert_close(p.per_sample_grads(theta), autograd_sample_grads(p, theta), rtol=1e-12, atol=1e-13)
+
+
+def test_torchmodel_per_sample_grads_match_finite_differences():
+    p = mlp_problem()
+    theta = p.theta0.clone()
+    G = p.per_sample_grads(theta)
+    gen = torch.Generator().manual_seed(5)
+    h = 1e-6
+    for _ in range(3):
+        v = torch.randn(p.d, generator=gen, dtype=f64)
+        fd = (p.per_sample_losses(theta + h * v) - p.per_sample_losses(theta - h * v)) / (2 * h)
+        torch.testing.assert_close(G @ v, fd, rtol=1e-7, atol=1e-8)
+
+
+def test_torchmodel_batched_theta_and_batch_grad():
+    p = mlp_problem(n=9)
+    gen = torch.Generator().manual_seed(0)
+    th = p.theta0 + 0.05 * torch.randn(2, 3, p.d, generator=gen, dtype=f64)
+    G = p.per_sample_grads(th)
+    assert G.shape == (2, 3, p.n, p.d)
+    torch.testing.assert_close(G[1, 2], p.per_sample_grads(th[1, 2]), rtol=1e-13, atol=1e-14)
+    assert p.per_sample_losses(th).shape == (2, 3, p.n) and p.loss(th).shape == (2, 3)
+    torch.testing.assert_close(p.grad(th), G.mean(-2), rtol=1e-12, atol=1e-13)
+    thc = th.reshape(6, p.d)
+    idx = torch.randint(p.n, (6, 4), generator=gen)
+    idx[0] = torch.tensor([1, 1, 1, 2])  # repeated indices count with multiplicity
+    ref = torch.stack([p.per_sample_grads(thc[c])[idx[c]].mean(0) for c in range(6)])
+    torch.testing.assert_close(p.batch_grad(thc, idx), ref, rtol=1e-12, atol=1e-13)
+    # a shared θ (d,) with many batches (m, B)
+    ref = torch.stack([p.per_sample_grads(thc[0])[idx[c]].mean(0) for c in range(6)])
+    torch.testing.assert_close(p.batch_grad(thc[0], idx), ref, rtol=1e-12, atol=1e-13)
+
+
+def test_linear_regression_agrees_with_torchmodel_linear():
+    X, y = P.gaussian_regression(11, 4, seed=7)
+    lr = P.LinearRegression(X, y)
+    tm = P.TorchModel(nn.Linear(4, 1, bias=False), sq_loss, X, y)
+    th = torch.randn(3, 4, generator=torch.Generator().manual_seed(0), dtype=f64)
+    idx = torch.randint(11, (3, 5), generator=torch.Generator().manual_seed(1))
+    for name in ("per_sample_losses", "loss", "per_sample_grads", "grad", "hessian"):
+        torch.testing.assert_close(getattr(lr, name)(th), getattr(tm, name)(th), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(lr.batch_grad(th, idx), tm.batch_grad(th, idx), rtol=1e-12, atol=1e-12)
+
+
+def test_hessian_matches_finite_differences_of_grad():
+    p = mlp_problem()
+    th = p.theta0
+    H = p.hessian(th)
+    assert H.shape == (p.d, p.d)
+    torch.testing.assert_close(H, H.T, rtol=1e-10, atol=1e-12)
+    h, v = 1e-5, torch.randn(p.d, generator=torch.Generator().manual_seed(0), dtype=f64)
+    fd = (p.grad(th + h * v) - p.grad(th - h * v)) / (2 * h)
+    torch.testing.assert_close(H @ v, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_deep_linear_network_closed_form_gradient():
+    X, Y = P.teacher_student(10, 3, 2, 2, noise_std=0.1, seed=1)
+    net = P.DeepLinearNetwork((3, 4, 2), X, Y, init_scale=0.5, seed=3)
+    th = net.theta0
+    W1, W2 = net.weights(th)
+    assert W1.shape == (4, 3) and W2.shape == (2, 4)
+    torch.testing.assert_close(net.end_to_end(th), W2 @ W1)
+    G = net.per_sample_grads(th)
+    for i in range(net.n):
+        r = W2 @ W1 @ X[i] - Y[i]
+        g1, g2 = torch.outer(W2.T @ r, X[i]), torch.outer(r, W1 @ X[i])
+        torch.testing.assert_close(G[i], torch.cat([g1.reshape(-1), g2.reshape(-1)]), rtol=1e-12, atol=1e-13)
+    torch.testing.assert_close(net.loss(th), 0.5 * ((X @ (W2 @ W1).T - Y) ** 2).sum(1).mean())
+    # the seed fixes the initialisation; init_scale scales it
+    assert torch.equal(net.theta0, P.DeepLinearNetwork((3, 4, 2), X, Y, init_scale=0.5, seed=3).theta0)
+    small = P.DeepLinearNetwork((3, 4, 2), X, Y, init_scale=0.05, seed=3)
+    torch.testing.assert_close(small.theta0 * 10, net.theta0)
+
+
+def test_digits_mlp():
+    p = P.digits_mlp(n=40, seed=1, dtype=f64)
+    assert (p.n, p.d, p.dtype) == (40, 64 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10, f64)
+    full = P.digits_mlp(dtype=f64)
+    assert full.n == 1797
+    sd = full.X.std(0)
+    assert torch.allclose(full.X.mean(0), torch.zeros(64, dtype=f64), atol=1e-12)
+    assert torch.allclose(sd[sd > 0], torch.ones_like(sd[sd > 0]))
+    assert bool(torch.isfinite(full.X).all()) and (sd == 0).any()  # constant pixels exist, guarded
+    assert isinstance(p.model[1], nn.Tanh)
+    # cross-entropy at the initial point equals torch's reference
+    ref = nn.functional.cross_entropy(p.model(p.X), p.y, reduction="none")
+    torch.testing.assert_close(p.per_sample_losses(p.theta0), ref, rtol=1e-12, atol=1e-13)
+    q = P.digits_mlp(n=5, dtype=f64)
+    torch.testing.assert_close(q.per_sample_grads(q.theta0), autograd_sample_grads(q, q.theta0), rtol=1e-11, atol=1e-13)
+    assert isinstance(P.digits_mlp(n=5, activation="relu").model[1], nn.ReLU)
+    with pytest.raises(ValueError, match="activation"):
+        P.digits_mlp(activation="gelu")
+    with pytest.raises(ValueError, match="n must"):
+        P.digits_mlp(n=5000)
+
+
+def test_data_makers_deterministic_and_shaped():
+    X1, y1 = P.gaussian_regression(5, 3, seed=4)
+    X2, y2 = P.gaussian_regression(5, 3, seed=4)
+    assert torch.equal(X1, X2) and torch.equal(y1, y2)
+    X0, y0 = P.gaussian_regression(50, 3, noise_std=0.0)
+    torch.testing.assert_close(y0, X0 @ (torch.ones(3, dtype=f64) / 3 ** 0.5))
+    Xs, ys = P.gaussian_regression(5, 2, theta_star=torch.tensor([1.0, -1.0]), noise_std=0, dtype=torch.float32)
+    assert ys.dtype == torch.float32
+    torch.testing.assert_close(ys, Xs[:, 0] - Xs[:, 1])
+    X, Y = P.teacher_student(30, 5, 2, 4)
+    assert X.shape == (30, 5) and Y.shape == (30, 4) and int(torch.linalg.matrix_rank(Y)) == 2
+
+
+def test_bad_inputs_raise_naming_the_argument():
+    X, y = P.gaussian_regression(5, 2)
+    Xn = X.clone()
+    Xn[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="X must be finite"):
+        P.LinearRegression(Xn, y)
+    yi = y.clone()
+    yi[1] = float("inf")
+    with pytest.raises(ValueError, match="y must be finite"):
+        P.LinearRegression(X, yi)
+    with pytest.raises(ValueError, match="y must have shape"):
+        P.LinearRegression(X, y[:3])
+    with pytest.raises(TypeError, match="X must be a torch.Tensor"):
+        P.LinearRegression(X.numpy(), y)
+    p = P.LinearRegression(X, y)
+    with pytest.raises(ValueError, match="theta must have shape"):
+        p.loss(torch.zeros(3, dtype=f64))
+    with pytest.raises(TypeError, match="dtype"):
+        p.grad(torch.zeros(2, dtype=torch.float32))
+    with pytest.raises(ValueError, match="idx leading shape"):
+        p.batch_grad(torch.zeros(2, 2, dtype=f64), torch.zeros(3, 1, dtype=torch.long))
+    with pytest.raises(TypeError, match="idx must be an integer"):
+        p.batch_grad(torch.zeros(2, 2, dtype=f64), torch.zeros(2, 1))
+    with pytest.raises(TypeError, match="model must be an nn.Module"):
+        P.TorchModel(lambda x: x, sq_loss, X, y)
+    with pytest.raises(ValueError, match="X must be finite"):
+        P.TorchModel(nn.Linear(2, 1), sq_loss, Xn, y)
+    with pytest.raises(ValueError, match="widths"):
+        P.DeepLinearNetwork((3,), X, y[:, None])
+    with pytest.raises(ValueError, match="n must be an int >= 1"):
+        P.gaussian_regression(0, 2)
+    with pytest.raises(ValueError, match="noise_std"):
+        P.gaussian_regression(3, 2, noise_std=-1.0)
+
+
+def test_model_is_copied_and_dtype_follows_data():
+    lin = nn.Linear(2, 1)  # float32 module, float64 data: the problem works in float64
+    X, y = P.gaussian_regression(4, 2)
+    p = P.TorchModel(lin, sq_loss, X, y)
+    assert p.theta0.dtype == f64 and lin.weight.dtype == torch.float32
+    p.theta0.zero_()
+    assert lin.weight.abs().sum() > 0
