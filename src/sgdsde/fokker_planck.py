@@ -149,6 +149,16 @@ class Stationary2D:
         The finite-volume operator L with dp/dt = L p (zero column sums: mass is conserved).
     hx, hy : float
         Grid spacings.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sgdsde.fokker_planck import solve_stationary_2d
+    >>> g = torch.linspace(-3, 3, 32, dtype=torch.float64)
+    >>> res = solve_stationary_2d(lambda x, y: torch.stack([-x, -y], -1),
+    ...                           lambda x, y: torch.eye(2, dtype=x.dtype).expand(*x.shape, 2, 2), g, g)
+    >>> res.p.shape, res.j.shape, round(float(res.p.sum() * res.hx * res.hy), 6)
+    (torch.Size([32, 32]), torch.Size([32, 32, 2]), 1.0)
     """
 
     x: torch.Tensor

@@ -16,7 +16,15 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 
 
 def use_book_style() -> None:
-    """Apply the book's matplotlib style (sizes, fonts, palette) globally."""
+    """Apply the book's matplotlib style (sizes, fonts, palette) globally.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> use_book_style()
+    >>> plt.rcParams["axes.prop_cycle"].by_key()["color"][0].lower()
+    '#0072b2'
+    """
     import matplotlib.pyplot as plt
 
     with resources.as_file(resources.files("sgdsde").joinpath("book.mplstyle")) as path:

@@ -58,6 +58,16 @@ class DivergenceError(_BaseDivergenceError):
     Attributes ``step`` (first step k whose state x_k is non-finite), ``chains`` (list of chains
     non-finite at that step) and ``trajectory`` (the :class:`Path` saved before that chunk).
     Subclass of :class:`sgdsde.sgd.DivergenceError`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sgdsde.sde import simulate, DivergenceError
+    >>> try:
+    ...     simulate(lambda x: x ** 3, lambda x: torch.zeros_like(x), torch.full((1,), 10.0), 1.0, 50)
+    ... except DivergenceError as err:
+    ...     print(err.chains)
+    [0]
     """
 
     def __init__(self, step: int, chains: list, dt: float | None = None, trajectory=None):
@@ -93,6 +103,15 @@ class Path:
         First step whose state was non-finite, −1 for chains that stayed finite.
     dt : float
         Time step.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sgdsde.sde import simulate
+    >>> path = simulate(lambda x: -x, lambda x: torch.ones_like(x), torch.zeros(3), 0.1, 10,
+    ...                 chains=4, save_every=5)
+    >>> path.x.shape, path.t.tolist()
+    (torch.Size([3, 4, 3]), [0.0, 0.5, 1.0])
     """
 
     t: torch.Tensor
@@ -435,9 +454,11 @@ def simulate(drift: Callable[[torch.Tensor], torch.Tensor], diffusion, x0, dt: f
 
     Raises
     ------
-    ValueError / TypeError
+    ValueError
         Bad ``dt``, ``steps``, ``alpha``, ``noise``, ``x0``, or drift/diffusion returning the wrong
-        shape or dtype (the message names which and the step).
+        shape (the message names which and the step).
+    TypeError
+        Drift/diffusion returning the wrong dtype, or arguments of the wrong type.
     DivergenceError
         A state became non-finite (``on_divergence="raise"``).
 

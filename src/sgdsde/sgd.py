@@ -42,6 +42,17 @@ class DivergenceError(RuntimeError):
     ``.step`` is the first k with θ_k (or a recorded loss L_n(θ_k)) non-finite in some chain,
     ``.chains`` the list of chains that diverged at that step, ``.trajectory`` the records made
     before it (a :class:`Trajectory`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sgdsde import problems, sgd
+    >>> X, y = problems.gaussian_regression(50, 3, seed=0)
+    >>> try:
+    ...     sgd.run(problems.LinearRegression(X, y), torch.zeros(3, dtype=X.dtype), lr=50.0, batch_size=5, steps=200)
+    ... except sgd.DivergenceError as err:
+    ...     print(err.chains)
+    [0]
     """
 
     def __init__(self, step: int, chains: list[int], trajectory: "Trajectory | None" = None, lr=None):
@@ -69,6 +80,16 @@ class Trajectory:
     diverged_step : LongTensor ``(chains,)``, the first k with θ_k (or a recorded L_n(θ_k))
         non-finite, −1 if none
     lr : Tensor ``(steps,)`` of η_k (float64, CPU)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sgdsde import problems, sgd
+    >>> X, y = problems.gaussian_regression(100, 4, seed=0)
+    >>> traj = sgd.run(problems.LinearRegression(X, y), torch.zeros(4, dtype=X.dtype), lr=0.1, batch_size=10,
+    ...                steps=20, chains=8, record_every=10)
+    >>> traj.theta.shape, traj.loss.shape, traj.step.tolist()
+    (torch.Size([3, 8, 4]), torch.Size([3, 8]), [0, 10, 20])
     """
 
     theta: torch.Tensor
