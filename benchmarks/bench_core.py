@@ -3,11 +3,14 @@
 Rows (see ``run_all.py`` for the row format):
 
 1. Per-sample gradients of the MLP 64-64-10 on digits (n = 1797, d = 8970, float32):
-   ``TorchModel.per_sample_grads`` (``torch.func`` vmap(grad)) vs a loop of 1797 ``backward()`` calls
-   collecting each sample's gradient. Target ≥ 40× on CPU. A second row times a bare
-   ``vmap(grad)`` that returns a dict of per-parameter gradients (what the target was set from): the
-   engine additionally writes one ``(n, d)`` matrix (64 MB of fresh memory), which costs about as
-   much again on CPU.
+   ``TorchModel.per_sample_grads`` on its default path vs a loop of 1797 ``backward()`` calls
+   collecting each sample's gradient into a preallocated ``(n, d)`` matrix. Target ≥ 40× on CPU.
+   The MLP is an ``nn.Sequential`` of Linear/Tanh, so the default is the fast exact Linear path (one
+   batched forward, one backward to the pre-activations, outer products written straight into a
+   fresh ``(n, d)`` output). Reference rows, same anchor: the same call into a reused ``out=`` buffer
+   (the anchor's footing: on CPU a fresh 64 MB output costs page faults as well as the writes), the
+   generic ``torch.func`` path (``fast_linear=False``: vmap(grad) per parameter, then concatenated
+   into the ``(n, d)`` matrix), and a bare ``vmap(grad)`` returning a dict of per-parameter grads.
 2. SGD ensemble: 256 chains of linear regression (n = 1000, d = 50, B = 10, 2000 steps, float32):
    one ``sgd.run`` vs chains run one after another with ``torch.optim.SGD`` (one backward per step).
    The sequential anchor is timed on a subset of chains (``seq_chains``) and extrapolated per
@@ -55,6 +58,10 @@ def bench_per_sample_grads(device, repeats, loop_repeats):
     p = problems.digits_mlp(dtype=torch.float32, device=device)
     theta = p.theta0
     ours = timeit(lambda: p.per_sample_grads(theta), device, repeats)
+    buf = torch.empty(p.n, p.d, device=device)
+    ours_out = timeit(lambda: p.per_sample_grads(theta, out=buf), device, repeats)
+    pf = problems.TorchModel(p.model, p.loss_fn, p.X, p.y, fast_linear=False)  # generic torch.func path
+    func = timeit(lambda: pf.per_sample_grads(theta), device, repeats)
 
     model = copy.deepcopy(p.model)
     nn.utils.vector_to_parameters(theta.clone(), model.parameters())
@@ -71,13 +78,14 @@ def bench_per_sample_grads(device, repeats, loop_repeats):
     anchor = timeit(loop, device, loop_repeats, warmup=0)
     loop()
     torch.testing.assert_close(out, p.per_sample_grads(theta), rtol=1e-4, atol=1e-6)  # same numbers
+    torch.testing.assert_close(out, pf.per_sample_grads(theta), rtol=1e-4, atol=1e-6)
 
     # reference point: a bare vmap(grad) returning a dict of per-parameter grads (not one (n, d) matrix)
     prm = {k: v.detach() for k, v in model.named_parameters()}
     f = lambda q, x, t: p.loss_fn(torch.func.functional_call(model, q, (x.unsqueeze(0),)).squeeze(0), t)  # noqa: E731
     bare_fn = torch.func.vmap(torch.func.grad(f), in_dims=(None, 0, 0))
     bare = timeit(lambda: bare_fn(prm, p.X, p.y), device, repeats)
-    return ours, anchor, bare
+    return dict(ours=ours, ours_out=ours_out, func=func, bare=bare, anchor=anchor, fast=p.fast_linear)
 
 
 # -- 2. SGD ensemble ------------------------------------------------------------------------------
@@ -155,13 +163,25 @@ def main(device: str = "cpu", quick: bool = False) -> list[dict]:
         if threads:
             torch.set_num_threads(threads)
         try:
-            ours, anchor, bare = bench_per_sample_grads(device, reps, 1 if quick else 3)
+            r = bench_per_sample_grads(device, reps, 1 if quick else 3)
+            anchor = r["anchor"]
+            path = "fast Linear path" if r["fast"] else "torch.func path"
             rows.append(dict(name="per-sample grads, MLP 64-64-10 digits n=1797" + tag,
-                             anchor="loop of backward()", ours_s=ours, anchor_s=anchor, ratio=anchor / ours,
-                             target=40.0 if cpu else None, note="float32, d=8970, output one (n, d) matrix"))
+                             anchor="loop of backward()", ours_s=r["ours"], anchor_s=anchor,
+                             ratio=anchor / r["ours"], target=40.0 if cpu else None,
+                             note=f"float32, d=8970, default call ({path}), fresh (n, d) output"))
+            rows.append(dict(name="  same, into a reused out= buffer (reference)" + tag,
+                             anchor="loop of backward()", ours_s=r["ours_out"], anchor_s=anchor,
+                             ratio=anchor / r["ours_out"], target=None,
+                             note="per_sample_grads(θ, out=buf): no fresh 64 MB per call, as the anchor"))
+            rows.append(dict(name="  same, torch.func path, fast_linear=False (reference)" + tag,
+                             anchor="loop of backward()", ours_s=r["func"], anchor_s=anchor,
+                             ratio=anchor / r["func"], target=None,
+                             note="vmap(grad) per parameter + concatenation into (n, d)"))
             rows.append(dict(name="  same, bare vmap(grad) (reference, not the engine)" + tag,
-                             anchor="loop of backward()", ours_s=bare, anchor_s=anchor, ratio=anchor / bare,
-                             target=None, note="dict of per-parameter grads, no (n, d) flattening"))
+                             anchor="loop of backward()", ours_s=r["bare"], anchor_s=anchor,
+                             ratio=anchor / r["bare"], target=None,
+                             note="dict of per-parameter grads, no (n, d) flattening"))
             seq = 1 if quick else 8
             ours, anchor, ratio = bench_sgd(device, reps, seq)
             rows.append(dict(name="SGD ensemble, 256 chains LR d=50 B=10 2000 steps" + tag,

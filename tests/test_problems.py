@@ -28,9 +28,9 @@ def mlp_problem(n=7, seed=0):
     return P.TorchModel(small_mlp(seed), P._ce, X, y)
 
 
-def autograd_sample_grads(problem, theta):
-    """Reference: one backward() per sample through a copy of the module holding θ."""
-    model = copy.deepcopy(problem.model)
+def autograd_sample_grads(problem, theta, model=None):
+    """Reference: one backward() per sample through a copy of the module (default ``problem.model``) holding θ."""
+    model = copy.deepcopy(problem.model if model is None else model)
     nn.utils.vector_to_parameters(theta.detach().clone(), model.parameters())
     out = []
     for i in range(problem.n):
@@ -225,3 +225,119 @@ def test_model_is_copied_and_dtype_follows_data():
     assert p.theta0.dtype == f64 and lin.weight.dtype == torch.float32
     p.theta0.zero_()
     assert lin.weight.abs().sum() > 0
+
+
+# -- fast exact path for stacks of nn.Linear + elementwise activations -------------------------
+def _boom(*args, **kwargs):
+    raise AssertionError("the generic torch.func path was used")
+
+
+def _digits_subset(n=60):
+    q = P.digits_mlp(n=n, seed=2, dtype=f64)
+    return q.X, q.y
+
+
+@pytest.mark.parametrize("act", [nn.Tanh, nn.ReLU])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fast_linear_path_matches_torch_func(act, bias):
+    X, y = _digits_subset()
+    torch.manual_seed(3)
+    mlp = nn.Sequential(nn.Linear(64, 16, bias=bias), act(), nn.Linear(16, 12, bias=bias), act(),
+                        nn.Linear(12, 10, bias=bias))
+    fast = P.TorchModel(mlp, P._ce, X, y)
+    slow = P.TorchModel(mlp, P._ce, X, y, fast_linear=False)
+    assert fast.fast_linear and not slow.fast_linear
+    fast._psg = fast._g = _boom  # prove the fast path is the one taken
+    th = fast.theta0 + 0.3 * torch.randn(3, fast.d, generator=torch.Generator().manual_seed(4), dtype=f64)
+    G = fast.per_sample_grads(th)
+    assert G.shape == (3, fast.n, fast.d)
+    torch.testing.assert_close(G, slow.per_sample_grads(th), rtol=0, atol=1e-10)
+    torch.testing.assert_close(fast.per_sample_grads(th[1]), slow.per_sample_grads(th[1]), rtol=0, atol=1e-10)
+    torch.testing.assert_close(fast.grad(th), slow.grad(th), rtol=0, atol=1e-10)
+    torch.testing.assert_close(fast.grad(th[0]), slow.grad(th[0]), rtol=0, atol=1e-10)
+    # lead shape (2, 3) and a caller-provided output buffer
+    th23 = th[:2].unsqueeze(1).expand(2, 3, fast.d)
+    out = torch.full((2, 3, fast.n, fast.d), float("nan"), dtype=f64)
+    assert fast.per_sample_grads(th23, out=out).data_ptr() == out.data_ptr()
+    torch.testing.assert_close(out, slow.per_sample_grads(th23), rtol=0, atol=1e-10)
+
+
+def test_fast_linear_path_other_layouts_and_dtypes():
+    X, y = _digits_subset(20)
+    torch.manual_seed(5)
+    inner = nn.Sequential(nn.Linear(8, 6), nn.Sigmoid())
+    mlp = nn.Sequential(nn.Identity(), nn.Linear(64, 8, bias=False), nn.Tanh(), inner, nn.Linear(6, 10),
+                        nn.ReLU(inplace=True))  # nested Sequential, leading/trailing activations
+    fast = P.TorchModel(mlp, P._ce, X, y)
+    assert fast.fast_linear
+    fast._psg = fast._g = _boom
+    th = fast.theta0 + 0.2 * torch.randn(2, fast.d, generator=torch.Generator().manual_seed(0), dtype=f64)
+    torch.testing.assert_close(fast.per_sample_grads(th[0]), autograd_sample_grads(fast, th[0]), rtol=0, atol=1e-12)
+    slow = P.TorchModel(mlp, P._ce, X, y, fast_linear=False)
+    torch.testing.assert_close(fast.per_sample_grads(th), slow.per_sample_grads(th), rtol=0, atol=1e-10)
+    # float32 follows the data and agrees to float32 rounding
+    f32 = P.TorchModel(mlp, P._ce, X.float(), y)
+    assert f32.fast_linear and f32.per_sample_grads(f32.theta0).dtype == torch.float32
+    torch.testing.assert_close(f32.per_sample_grads(th.float()), slow.per_sample_grads(th).float(),
+                               rtol=1e-4, atol=1e-5)
+    # the deep linear network (bias-free Linear stack) qualifies too
+    Xd, Yd = P.teacher_student(10, 3, 2, 2, seed=1)
+    assert P.DeepLinearNetwork((3, 4, 2), Xd, Yd).fast_linear
+
+
+def test_non_qualifying_modules_use_torch_func():
+    X, y = _digits_subset(12)
+    torch.manual_seed(0)
+    shared = nn.Linear(8, 8)
+
+    class Custom(nn.Module):  # not a Sequential
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(64, 8), nn.Linear(8, 10)
+
+        def forward(self, x):
+            return self.b(torch.tanh(self.a(x)))
+
+    models = {
+        "GELU": nn.Sequential(nn.Linear(64, 8), nn.GELU(), nn.Linear(8, 10)),
+        "shared layer": nn.Sequential(nn.Linear(64, 8), nn.Tanh(), shared, nn.Tanh(), shared, nn.Linear(8, 10)),
+        "custom module": Custom(),
+        "batch norm": nn.Sequential(nn.Linear(64, 8), nn.BatchNorm1d(8, track_running_stats=False), nn.Linear(8, 10)),
+        "buffer": nn.Sequential(nn.Linear(64, 8), nn.Tanh(), nn.Linear(8, 10)),
+    }
+    models["buffer"][0].register_buffer("unused", torch.ones(1))
+    hooked = nn.Sequential(nn.Linear(64, 8), nn.Tanh(), nn.Linear(8, 10))
+    hooked[2].register_forward_hook(lambda m, i, o: 2 * o)
+    models["forward hook"] = hooked
+    for name, m in models.items():
+        p = P.TorchModel(m.to(f64), P._ce, X, y)
+        assert not p.fast_linear, name
+        if name != "batch norm":  # batch norm mixes samples: per-sample grads of a batch of one differ
+            # (reference built from ``m``: after functional_call with tied weights, p.model cannot be deep-copied)
+            torch.testing.assert_close(p.per_sample_grads(p.theta0), autograd_sample_grads(p, p.theta0, m),
+                                       rtol=1e-10, atol=1e-12, msg=name)
+    # data that are not (n, in_features) keep the generic path
+    lin = nn.Linear(4, 1, bias=False)
+    X3 = torch.randn(5, 2, 4, dtype=f64)
+    p3 = P.TorchModel(lin, lambda o, t: (o.sum() - t) ** 2, X3, torch.zeros(5, dtype=f64))
+    assert not p3.fast_linear and p3.per_sample_grads(p3.theta0).shape == (5, 4)
+    with pytest.raises(TypeError, match="fast_linear must be a bool"):
+        P.TorchModel(lin, sq_loss, X3[:, 0], torch.zeros(5, dtype=f64), fast_linear=1)
+
+
+def test_fast_linear_path_steps_aside_for_autograd_and_torch_func():
+    p = mlp_problem()
+    assert p.fast_linear
+    th = p.theta0 + 0.1 * torch.randn(2, p.d, generator=torch.Generator().manual_seed(1), dtype=f64)
+    # double backward through grad (as sgd_sde's order-2 drift does): ½∇‖g_n‖² = H g_n
+    t = th.clone().requires_grad_(True)
+    g = p.grad(t)
+    assert g.requires_grad
+    (hg2,) = torch.autograd.grad((g * g).sum(), t)
+    Hg = (p.hessian(th) @ p.grad(th).unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(0.5 * hg2, Hg, rtol=1e-10, atol=1e-12)
+    # a torch.func transform over the engine
+    torch.testing.assert_close(torch.func.vmap(p.per_sample_grads)(th), p.per_sample_grads(th), rtol=0, atol=1e-12)
+    torch.testing.assert_close(torch.func.vmap(p.grad)(th), p.grad(th), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="out must be"):
+        p.per_sample_grads(th, out=torch.empty(p.n, p.d, dtype=f64))

@@ -16,7 +16,8 @@ method                     shape                 notes' object
 =========================  ====================  ==================================================
 
 Concrete problems: :class:`LinearRegression` (closed form), :class:`TorchModel` (any ``nn.Module``,
-per-sample gradients by ``torch.func``), :class:`DeepLinearNetwork`, and the data makers
+per-sample gradients by ``torch.func``, or by a fast exact path for stacks of ``nn.Linear`` layers and
+elementwise activations), :class:`DeepLinearNetwork`, and the data makers
 :func:`gaussian_regression`, :func:`teacher_student`, :func:`digits_mlp`.
 
 dtype and device follow the data; float64 paths are exact to rounding (closed forms in float64 for
@@ -32,6 +33,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
+
+from sgdsde import _linear_grads
 
 __all__ = [
     "Problem",
@@ -243,6 +246,17 @@ class TorchModel(Problem):
     chains). ``batch_grad`` gathers the batch rows ``X[idx]`` ``(chains, B, ...)`` and takes, for
     each chain at once, the gradient of the batch-mean loss.
 
+    Fast exact path: when the module is a stack of ``nn.Linear`` layers and elementwise activations
+    (an ``nn.Sequential`` of ``Linear``/``Tanh``/``ReLU``/``Sigmoid``/``Identity``, or one
+    ``nn.Linear``; no hooks, buffers or shared layers) and ``X`` is ``(n, in_features)``,
+    :meth:`per_sample_grads` and :meth:`grad` instead run one batched forward pass, one backward of
+    Σ_i ℓ_i to the layer pre-activations z_l (whose rows are the per-sample δ_l = ∂ℓ_i/∂z_l), and
+    write g_i = (δ_l a_lᵀ, δ_l) layer by layer straight into the output (see
+    ``sgdsde._linear_grads``). Same numbers up to rounding order; 2–3× faster than the generic path on
+    the digits MLP on CPU, about 1.8× on an H200. It is
+    detected at construction (``self.fast_linear`` says whether it is used) and skipped for a θ that
+    autograd tracks or that a ``torch.func`` transform wraps, which keep the generic path.
+
     Parameters
     ----------
     model : nn.Module
@@ -254,7 +268,10 @@ class TorchModel(Problem):
     X : Tensor ``(n, ...)``, floating, finite
     y : Tensor ``(n, ...)``
     chunk_size : int, optional
-        Passed to ``vmap`` over samples in :meth:`per_sample_grads` to bound memory.
+        Passed to ``vmap`` over samples in :meth:`per_sample_grads` to bound memory (generic path
+        only: the fast path needs no more memory than its output).
+    fast_linear : bool, default True
+        Use the fast exact path above when the module qualifies; ``False`` forces ``torch.func``.
 
     Examples
     --------
@@ -268,6 +285,8 @@ class TorchModel(Problem):
     >>> ref = LinearRegression(X, y).per_sample_grads(p.theta0)
     >>> bool(torch.allclose(p.per_sample_grads(p.theta0), ref))
     True
+    >>> p.fast_linear, TorchModel(lin, p.loss_fn, X, y, fast_linear=False).fast_linear
+    (True, False)
     """
 
     def __init__(
@@ -278,6 +297,7 @@ class TorchModel(Problem):
         y: torch.Tensor,
         *,
         chunk_size: int | None = None,
+        fast_linear: bool = True,
     ):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
@@ -328,6 +348,13 @@ class TorchModel(Problem):
         self._bg = vmap(grad(batch_loss), in_dims=(0, 0, 0))
         self._bg_shared = vmap(grad(batch_loss), in_dims=(None, 0, 0))
         self._g = vmap(grad(batch_loss), in_dims=(0, None, None))
+        if not isinstance(fast_linear, bool):
+            raise TypeError(f"fast_linear must be a bool, got {type(fast_linear).__name__}")
+        self._plan = _linear_grads.plan(self.model, self.names, self.numels, self.X) if fast_linear else None
+        self.fast_linear = self._plan is not None
+
+    def _fast(self, th: torch.Tensor) -> bool:
+        return self._plan is not None and _linear_grads.usable(th)
 
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """Views of a flat θ ``(d,)`` as the module's named parameters."""
@@ -343,13 +370,36 @@ class TorchModel(Problem):
         th, lead = self._flat(theta)
         return self._losses(th).reshape(*lead, self.n)
 
-    def per_sample_grads(self, theta):
+    def per_sample_grads(self, theta, *, out: torch.Tensor | None = None):
+        """Per-sample gradients g_i(θ): θ ``(..., d)`` → ``(..., n, d)``.
+
+        ``out``, optional: a contiguous tensor ``(..., n, d)`` of this problem's dtype and device to
+        write into and return (saves allocating, and on CPU page-faulting, a fresh n·d buffer per
+        call when called repeatedly; the fast path writes into it directly).
+        """
         th, lead = self._flat(theta)
-        return self._psg(th, self.X, self.y).reshape(*lead, self.n, self.d)
+        if out is not None:
+            out = _check_tensor("out", out)
+            if out.shape != (*lead, self.n, self.d) or out.dtype != self.dtype or out.device != self.device:
+                raise ValueError(f"out must be a {self.dtype} tensor on {self.device} of shape "
+                                 f"{(*lead, self.n, self.d)}; got {out.dtype} on {out.device}, {tuple(out.shape)}")
+            if not out.is_contiguous():
+                raise ValueError("out must be contiguous")
+        if self._fast(th):
+            G = _linear_grads.per_sample_grads(self._plan, th, self.X, self.y, self.loss_fn, out=out)
+        else:
+            G = self._psg(th, self.X, self.y)
+            if out is not None:
+                G = out.copy_(G.reshape(out.shape))
+        return G.reshape(*lead, self.n, self.d)
 
     def grad(self, theta):
         th, lead = self._flat(theta)
-        return self._g(th, self.X, self.y).reshape(*lead, self.d)
+        if self._fast(th):
+            g = _linear_grads.mean_grad(self._plan, th, self.X, self.y, self.loss_fn)
+        else:
+            g = self._g(th, self.X, self.y)
+        return g.reshape(*lead, self.d)
 
     def batch_grad(self, theta, idx):
         theta = self._theta(theta)
