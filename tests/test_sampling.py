@@ -37,7 +37,8 @@ def test_with_replacement_shape_and_range():
 
 
 @pytest.mark.parametrize("scheme,n,B", [("with_replacement", 5, 2), ("without_replacement", 5, 2),
-                                        ("without_replacement", 5, 3), ("reshuffle", 5, 2),
+                                        ("without_replacement", 5, 3), ("without_replacement", 9, 3),
+                                        ("without_replacement", 4, 1), ("reshuffle", 5, 2),
                                         ("reshuffle", 5, 3)])
 def test_batches_are_uniform(scheme, n, B):
     """Frequencies of each batch (as an ordered tuple) match the exact law within 5 SE."""

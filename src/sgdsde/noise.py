@@ -28,6 +28,7 @@ __all__ = [
     "noise_factor",
     "sample_gaussian_noise",
     "top_eigen",
+    "sharpness",
 ]
 
 
@@ -277,3 +278,63 @@ def top_eigen(problem: Problem, theta: torch.Tensor, k: int, *, method: str = "a
         return lam, V
     lam, V = torch.linalg.eigh(F.mT @ F)
     return lam.flip(-1)[..., :k].clamp_min(0), V.flip(-1)[..., :k]
+
+
+def sharpness(problem: Problem, theta: torch.Tensor, iters: int = 20, v0: torch.Tensor | None = None, *,
+              generator: torch.Generator | None = None) -> tuple[float, torch.Tensor]:
+    """The sharpness λ_max(∇²L_n(θ)) by power iteration on Hessian–vector products.
+
+    Each iteration is one forward-mode derivative of ``problem.grad`` (``torch.func.jvp``), so the
+    Hessian ``(d, d)`` is never formed: u = v/‖v‖, Hu = ∂_ε g_n(θ + εu), λ = uᵀHu, v ← Hu.
+    Power iteration converges to the eigenvalue of largest *magnitude*; that is λ_max when the
+    Hessian is positive semi-definite or its top eigenvalue dominates (as near a minimum), and the
+    rate is the ratio of the two largest magnitudes. Warm-start along a trajectory by passing the
+    returned vector as ``v0``.
+
+    Parameters
+    ----------
+    problem : Problem
+        ``grad`` must be differentiable by ``torch.func`` (LinearRegression, TorchModel, …).
+    theta : Tensor ``(d,)``
+    iters : int ≥ 1
+    v0 : Tensor ``(d,)``, optional
+        Start vector (need not be normalised); default a seeded Gaussian vector
+        (``generator``, or seed 0 on θ's device).
+
+    Returns
+    -------
+    lam : float
+        The Rayleigh quotient uᵀHu of the last iteration.
+    v : Tensor ``(d,)``
+        The unit vector Hu/‖Hu‖ of the last iteration (the eigenvector estimate).
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression, gaussian_regression
+    >>> p = LinearRegression(*gaussian_regression(50, 4))
+    >>> lam, v = sharpness(p, p.theta0, iters=200)
+    >>> abs(lam - float(torch.linalg.eigvalsh(p.hessian(p.theta0)).max())) < 1e-8, v.shape
+    (True, torch.Size([4]))
+    """
+    _check_problem(problem)
+    if not isinstance(iters, int) or isinstance(iters, bool) or iters < 1:
+        raise ValueError(f"iters must be an int >= 1; got {iters!r}")
+    if not isinstance(theta, torch.Tensor) or theta.shape != (problem.d,):
+        raise ValueError(f"theta must be a tensor of shape (d,) = ({problem.d},)")
+    if v0 is None:
+        gen = generator if generator is not None else torch.Generator(device=theta.device).manual_seed(0)
+        v = torch.randn(problem.d, generator=gen, dtype=theta.dtype, device=gen.device).to(theta.device)
+    else:
+        if not isinstance(v0, torch.Tensor) or v0.shape != (problem.d,):
+            raise ValueError(f"v0 must be None or a tensor of shape (d,) = ({problem.d},)")
+        v = v0.to(dtype=theta.dtype, device=theta.device)
+    lam = float("nan")
+    for _ in range(iters):
+        vn = v.norm()
+        if not bool(torch.isfinite(vn)) or float(vn) == 0:
+            raise ValueError("sharpness: the power iteration vector vanished or is not finite (Hv = 0?)")
+        u = v / vn
+        hv = torch.func.jvp(problem.grad, (theta,), (u,))[1]
+        lam, v = float(hv @ u), hv
+    vn = v.norm()
+    return lam, (v / vn if float(vn) > 0 else v)

@@ -61,9 +61,11 @@ def without_replacement(n: int, batch_size: int, chains: int,
                         generator: torch.Generator | None) -> torch.Tensor:
     """Per chain, a uniformly random set of ``batch_size`` distinct indices: ``(chains, batch_size)``.
 
-    For B(B−1)/(2n) < 1/2 (few collisions) i.i.d. draws are redrawn row-wise until distinct
-    (rejection: exactly uniform over ordered distinct B-tuples, expected < 2 rounds); otherwise
-    the first B entries of a uniform random permutation per row (``argsort`` of uniforms).
+    Exact, with no rejection loop. For B² ≤ n, Floyd's algorithm, vectorised over chains
+    (B rounds, O(chains·B²)), followed by a uniform shuffle of each row; otherwise the indices of
+    the B largest of n i.i.d. uniform float64 keys per row (``topk``, O(chains·n)), which are a
+    uniform B-subset in uniform random order. Either way, every ordered B-tuple of distinct
+    indices has probability (n−B)!/n!.
 
     Examples
     --------
@@ -71,22 +73,25 @@ def without_replacement(n: int, batch_size: int, chains: int,
     >>> idx = without_replacement(6, 6, 3, g)
     >>> bool((idx.sort(-1).values == torch.arange(6)).all())
     True
+    >>> idx = without_replacement(1000, 20, 4, g)                   # Floyd's algorithm
+    >>> idx.shape, bool((idx.sort(-1).values.diff(dim=-1) > 0).all())
+    (torch.Size([4, 20]), True)
     """
     dev = _check(n, batch_size, chains, generator, distinct=True)
     B = batch_size
-    if B * (B - 1) < n:  # rejection sampling: P(no collision) ≳ exp(-1/2)
-        idx = torch.randint(n, (chains, B), generator=generator, device=dev)
+    if B * B <= n:
+        # Floyd: for j = n−B, …, n−1 draw t uniform on {0, …, j}; keep t unless already taken, else j.
+        out = torch.empty(chains, B, dtype=torch.long, device=dev)
+        for i, j in enumerate(range(n - B, n)):
+            t = torch.randint(j + 1, (chains,), generator=generator, device=dev)
+            taken = (out[:, :i] == t.unsqueeze(-1)).any(-1)
+            out[:, i] = torch.where(taken, torch.full_like(t, j), t)
         if B == 1:
-            return idx
-        while True:
-            s = idx.sort(-1).values
-            bad = (s[:, 1:] == s[:, :-1]).any(-1)
-            nbad = int(bad.sum())
-            if nbad == 0:
-                return idx
-            idx[bad] = torch.randint(n, (nbad, B), generator=generator, device=dev)
-    u = torch.rand(chains, n, generator=generator, device=dev)
-    return u.argsort(-1)[:, :B]
+            return out
+        keys = torch.rand(chains, B, generator=generator, device=dev, dtype=torch.float64)
+        return out.gather(1, keys.argsort(-1))  # Floyd's order is not uniform: shuffle each row
+    keys = torch.rand(chains, n, generator=generator, device=dev, dtype=torch.float64)
+    return keys.topk(B, dim=-1).indices  # sorted by key: a uniform order
 
 
 class Reshuffler:
