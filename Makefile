@@ -10,6 +10,9 @@ STAMP := $(VENV)/.installed
 # Quiet progress bars and a project-local compile cache. nbval runs one notebook per core
 # (pytest-xdist, --dist loadfile keeps a notebook's cells in one kernel).
 export TQDM_DISABLE := 1
+# Large CPU tensors (e.g. the (n, d) per-sample gradient matrix) on transparent huge pages: a fresh
+# 64 MB buffer otherwise costs 20–60 ms of 4 KB page faults per call (benchmarks/bench_core.py).
+export THP_MEM_ALLOC_ENABLE := 1
 export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/.cache/inductor
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1
