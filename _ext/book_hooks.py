@@ -1,4 +1,4 @@
-"""Two small Sphinx hooks for the book (registered in _config.yml under ``sphinx: local_extensions``).
+"""Five small Sphinx hooks for the book (registered in _config.yml under ``sphinx: local_extensions``).
 
 1. **Notebook download.** myst-nb writes each executed notebook to ``_build/jupyter_execute/<page>.ipynb``.
    Before sphinx-book-theme assembles its download menu, the notebook is copied next to the page's

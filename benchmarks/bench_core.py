@@ -25,32 +25,17 @@ Rows (see ``run_all.py`` for the row format):
 from __future__ import annotations
 
 import copy
-import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from sgdsde import noise, problems, sgd
 
-
-def _sync(device):
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timeit(fn, device, repeats=3, warmup=1) -> float:
-    """Median wall time (s) of ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import sync as _sync, timeit  # noqa: E402  (one median timer for every benchmark)
 
 
 # -- 1. per-sample gradients ----------------------------------------------------------------------
