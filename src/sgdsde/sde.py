@@ -521,37 +521,35 @@ def simulate(drift: Callable[[torch.Tensor], torch.Tensor], diffusion, x0, dt: f
 
     kref = [0]
 
+    def checked_drift(x):
+        f = drift(x)
+        if f.shape != shape:
+            _check_out("drift", f, shape, x.dtype, kref[0])
+        return f
+
+    def checked_diffusion(x):
+        g = diffusion(x)
+        if g.shape != gshape:
+            _check_out("diffusion", g, gshape, x.dtype, kref[0])
+        return g
+
     if kind == "diag":
         def step(x, z):
-            f, g = drift(x), diffusion(x)
-            if f.shape != shape:
-                _check_out("drift", f, shape, x.dtype, kref[0])
-            if g.shape != gshape:
-                _check_out("diffusion", g, gshape, x.dtype, kref[0])
+            f, g = checked_drift(x), checked_diffusion(x)
             return torch.addcmul(x, g, z, value=scale).add_(f, alpha=dt)
     elif kind == "general":
         def step(x, z):
-            f, g = drift(x), diffusion(x)
-            if f.shape != shape:
-                _check_out("drift", f, shape, x.dtype, kref[0])
-            if g.shape != gshape:
-                _check_out("diffusion", g, gshape, x.dtype, kref[0])
+            f, g = checked_drift(x), checked_diffusion(x)
             if g.stride(0) == 0:  # the same matrix for every chain (expanded): one matmul
                 return torch.addmm(x, z, g[0].T, alpha=scale).add_(f, alpha=dt)
             return torch.baddbmm(x.unsqueeze(-1), g, z.unsqueeze(-1), alpha=scale).squeeze(-1).add_(
                 f, alpha=dt)
     elif kind == "const_diag":
         def step(x, z):
-            f = drift(x)
-            if f.shape != shape:
-                _check_out("drift", f, shape, x.dtype, kref[0])
-            return torch.addcmul(x, G, z, value=scale).add_(f, alpha=dt)
+            return torch.addcmul(x, G, z, value=scale).add_(checked_drift(x), alpha=dt)
     else:
         def step(x, z):
-            f = drift(x)
-            if f.shape != shape:
-                _check_out("drift", f, shape, x.dtype, kref[0])
-            return torch.addmm(x, z, Gt, alpha=scale).add_(f, alpha=dt)
+            return torch.addmm(x, z, Gt, alpha=scale).add_(checked_drift(x), alpha=dt)
 
     nz = _Noise(noise, alpha, (chains, m), steps, x.dtype, x.device, gen, given=increments)
     return _run(step, x, dt, steps, nz, save_every, on_divergence, cuda_graph, kref)
