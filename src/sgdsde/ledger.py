@@ -82,6 +82,15 @@ _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
 
 
+def _after_yaml_block(lines: list[str]) -> int:
+    """Index of the first line after a leading ``---`` … ``---`` block (0 if there is none)."""
+    if lines and lines[0].strip() == "---":
+        for k in range(1, len(lines)):
+            if lines[k].strip() == "---":
+                return k + 1
+    return 0
+
+
 @dataclass(frozen=True)
 class Check:
     """One ``claim(...)`` call found in a chapter's source.
@@ -174,13 +183,7 @@ def _code_cells(text: str):
     Headings inside any fenced block (code cells, directives, examples) are not headings.
     """
     lines = text.splitlines()
-    i = 0
-    # skip YAML front matter
-    if lines and lines[0].strip() == "---":
-        for j in range(1, len(lines)):
-            if lines[j].strip() == "---":
-                i = j + 1
-                break
+    i = _after_yaml_block(lines)  # skip the page's YAML front matter
     while i < len(lines):
         m = _FENCE.match(lines[i])
         if m:
@@ -195,14 +198,9 @@ def _code_cells(text: str):
                 j += 1
             if is_cell:
                 body = lines[body_start:j]
-                offset = 0
                 # skip the cell's option block: either `---` YAML `---` or leading `:key: value` lines
-                if body and body[0].strip() == "---":
-                    for k in range(1, len(body)):
-                        if body[k].strip() == "---":
-                            offset = k + 1
-                            break
-                else:
+                offset = _after_yaml_block(body)
+                if offset == 0:
                     while offset < len(body) and re.match(r"^:\w[\w-]*:", body[offset]):
                         offset += 1
                 yield ("cell", body_start + offset + 1, "\n".join(body[offset:]),
