@@ -147,13 +147,16 @@ def _deltas(prog, theta, X, y, loss_fn, mean: bool):
 
 
 def usable(theta: torch.Tensor) -> bool:
-    """Whether θ may take the fast path: not differentiated through, not inside a ``torch.func`` transform.
+    """Whether θ may take the fast path: not differentiated through, not inside a ``torch.func`` transform
+    or ``torch.inference_mode``.
 
     The fast path detaches θ and runs its own backward, so a θ that autograd tracks (``requires_grad``
     under grad mode, e.g. a double backward through :meth:`grad`) or a ``torch.func``-wrapped θ (vmap,
     grad, jacrev over the engine) must take the generic ``torch.func`` path instead.
     """
     if theta.requires_grad and torch.is_grad_enabled():
+        return False
+    if torch.is_inference_mode_enabled():  # its own backward cannot run there (it would give zeros)
         return False
     ft = getattr(torch._C, "_functorch", None)
     if ft is not None:

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from sgdsde import _linear_grads
+from sgdsde import _linear_grads, _reuse
 
 __all__ = [
     "Problem",
@@ -352,6 +352,11 @@ class TorchModel(Problem):
             raise TypeError(f"fast_linear must be a bool, got {type(fast_linear).__name__}")
         self._plan = _linear_grads.plan(self.model, self.names, self.numels, self.X) if fast_linear else None
         self.fast_linear = self._plan is not None
+        self._out = _reuse.ReusableBuffer()
+
+    def clear_cache(self) -> None:
+        """Free the output buffer that :meth:`per_sample_grads` keeps for reuse (CPU, fast path)."""
+        self._out.clear()
 
     def _fast(self, th: torch.Tensor) -> bool:
         return self._plan is not None and _linear_grads.usable(th)
@@ -374,8 +379,15 @@ class TorchModel(Problem):
         """Per-sample gradients g_i(θ): θ ``(..., d)`` → ``(..., n, d)``.
 
         ``out``, optional: a contiguous tensor ``(..., n, d)`` of this problem's dtype and device to
-        write into and return (saves allocating, and on CPU page-faulting, a fresh n·d buffer per
-        call when called repeatedly; the fast path writes into it directly).
+        write into and return (the fast path writes into it directly).
+
+        Without ``out``, the fast path on CPU writes into a buffer the problem keeps: the memory of
+        the previous result if nothing holds it any more (no tensor, view, slice or ``.numpy()``
+        array of it is alive), else a fresh one. A result the caller keeps is never overwritten;
+        a dropped one is recycled instead of page-faulting a new n·d buffer in on every call.
+        :meth:`clear_cache` frees the kept buffer. The work (n·d numbers) is far above the size at
+        which :func:`sgdsde.sgd.recommended_threads` stays on one thread, so it runs at torch's
+        thread count: on CPU it is bound by the stores of the output (``benchmarks/bench_core.py``).
         """
         th, lead = self._flat(theta)
         if out is not None:
@@ -386,6 +398,8 @@ class TorchModel(Problem):
             if not out.is_contiguous():
                 raise ValueError("out must be contiguous")
         if self._fast(th):
+            if out is None:  # recycle the previous result's memory if the caller has dropped it
+                out = self._out.empty((th.shape[0], self.n, self.d), self.dtype, self.device)
             G = _linear_grads.per_sample_grads(self._plan, th, self.X, self.y, self.loss_fn, out=out)
         else:
             G = self._psg(th, self.X, self.y)
