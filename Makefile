@@ -10,9 +10,8 @@ STAMP := $(VENV)/.installed
 # Quiet progress bars and a project-local compile cache. nbval runs one notebook per core
 # (pytest-xdist, --dist loadfile keeps a notebook's cells in one kernel).
 export TQDM_DISABLE := 1
-# Large CPU tensors on transparent huge pages: a fresh 64 MB buffer otherwise costs 20–60 ms of
-# 4 KB page faults (measured: torch.empty(1797, 8970).fill_(1) 37 ms vs 13 ms with THP, 10 ms
-# reused). TorchModel.per_sample_grads also recycles its own dropped output (src/sgdsde/_reuse.py).
+# Large CPU tensors on transparent huge pages: a fresh 64 MB buffer otherwise costs more in 4 KB page
+# faults than in its writes (src/sgdsde/_reuse.py, which recycles per_sample_grads' own output).
 export THP_MEM_ALLOC_ENABLE := 1
 export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/.cache/inductor
 export PYDEVD_DISABLE_FILE_VALIDATION := 1

@@ -1,4 +1,5 @@
 """The recycled output of ``TorchModel.per_sample_grads``: a held result is never overwritten."""
+import copy
 import threading
 
 import pytest
@@ -125,3 +126,18 @@ def test_small_and_non_cpu_outputs_are_plain_allocations():
     if torch.cuda.is_available():
         c = buf.empty((1024, 512), torch.float32, torch.device("cuda"))
         assert c.is_cuda
+
+
+def test_a_copied_problem_gets_its_own_slot(mlp):
+    p, ref = mlp
+    t1, t2 = _thetas(p, 2)
+    G = p.per_sample_grads(t1)
+    ptr = G.data_ptr()
+    del G
+    q = copy.deepcopy(p)
+    assert q._out is not p._out and q._out._buf is None
+    Gq = q.per_sample_grads(t2)
+    Gp = p.per_sample_grads(t1)  # p's dropped result comes back to p, not to the copy
+    assert Gp.data_ptr() == ptr != Gq.data_ptr()
+    torch.testing.assert_close(Gq, ref.per_sample_grads(t2))
+    torch.testing.assert_close(Gp, ref.per_sample_grads(t1))

@@ -166,13 +166,13 @@ def usable(theta: torch.Tensor) -> bool:
 
 
 def per_sample_grads(prog: list, theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
-                     loss_fn: Callable, out: torch.Tensor | None = None) -> torch.Tensor:
-    """g_i(θ) for θ ``(C, d)`` → ``(C, n, d)``, written in place into ``out`` (contiguous) or a fresh buffer."""
+                     loss_fn: Callable, out: torch.Tensor) -> torch.Tensor:
+    """g_i(θ) for θ ``(C, d)`` → ``(C, n, d)``, written in place into ``out`` (contiguous, C·n·d numbers)."""
     theta = theta.detach().contiguous()
     C, d = theta.shape
     n = X.shape[0]
     inputs, deltas = _deltas(prog, theta, X, y, loss_fn, mean=False)
-    G = torch.empty(C, n, d, dtype=theta.dtype, device=theta.device) if out is None else out.view(C, n, d)
+    G = out.view(C, n, d)
     with torch.no_grad():
         for step, a, delta in zip((s for s in prog if isinstance(s, _Linear)), inputs, deltas):
             k = step.out * step.inp

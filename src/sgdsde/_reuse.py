@@ -42,8 +42,7 @@ class ReusableBuffer:
     def empty(self, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         """An uninitialised tensor of ``shape``: the kept buffer if free and the right size, else new."""
         numel = math.prod(shape)
-        itemsize = torch.empty((), dtype=dtype).element_size()
-        if torch.device(device).type != "cpu" or _use_count is None or numel * itemsize < MIN_BYTES:
+        if torch.device(device).type != "cpu" or _use_count is None or numel * dtype.itemsize < MIN_BYTES:
             return torch.empty(shape, dtype=dtype, device=device)
         with self._lock:
             buf = self._buf
@@ -53,6 +52,11 @@ class ReusableBuffer:
                     buf = torch.empty(numel, dtype=dtype)
                 self._buf, self._idle = buf, _holders(buf)
             return buf.view(shape)  # a new view: while the caller holds it, the counts differ
+
+    def __deepcopy__(self, memo) -> "ReusableBuffer":
+        # a copied problem gets its own empty slot: sharing one would let two problems recycle the
+        # same memory, and a lock cannot be copied anyway
+        return ReusableBuffer()
 
     def clear(self) -> None:
         """Drop the kept buffer (its memory is freed once no result of the engine holds it)."""
