@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pybtex.database import parse_file
 
-from sgdsde.ledger import toc_pages
+from sgdsde.book.ledger import toc_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 BIB = ROOT / "references.bib"

@@ -1,13 +1,13 @@
 """The claims ledger is complete: every claim of the notes is checked by a cell of the book.
 
 The ledger (chapters/claims_ledger.md) is generated from the ``claim("<id>", verdict=...)`` calls of
-the chapters, parsed statically by :mod:`sgdsde.ledger`. These tests fail when
+the chapters, parsed statically by :mod:`sgdsde.book.ledger`. These tests fail when
 
 - a registry id has no checking cell in a page of ``_toc.yml`` (e.g. a checking cell was removed);
 - a cell names an unknown id, an invalid verdict, or writes ``claim()`` so the parser cannot read it
   (over several lines, with variables, inside a loop or function);
 - a numbered equation of the notes has no registry id ``eq-N``;
-- the parser's anchors differ from the ones :func:`sgdsde.claims.claim` renders.
+- the parser's anchors differ from the ones :func:`sgdsde.book.claims.claim` renders.
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from sgdsde import claims as claims_mod
-from sgdsde import ledger
-from sgdsde.claims import VERDICTS, registry
+from sgdsde.book import claims as claims_mod
+from sgdsde.book import ledger
+from sgdsde.book.claims import VERDICTS, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,7 +49,7 @@ def unchecked_ids(root: Path = ROOT) -> list[str]:
 
 # ------------------------------------------------------------------------------ the registry
 def test_registry_rows_are_well_formed():
-    text = (ROOT / "src" / "sgdsde" / "data" / "claims.csv").read_text(encoding="utf-8")
+    text = (ROOT / "src" / "sgdsde" / "book" / "data" / "claims.csv").read_text(encoding="utf-8")
     rows = list(csv.reader(text.splitlines()))
     assert rows[0] == ["id", "location", "kind", "statement"]
     bad = [r for r in rows[1:] if len(r) != 4 or not all(x.strip() for x in r)]

@@ -1,6 +1,6 @@
 """One figure style for the whole book: every chapter that draws calls use_book_style() first.
 
-The style lives in ``sgdsde/book.mplstyle`` (applied by :func:`sgdsde.plotting.use_book_style`).
+The style lives in ``sgdsde/book/book.mplstyle`` (applied by :func:`sgdsde.book.plotting.use_book_style`).
 A chapter that plots must apply it before its first figure, must not restyle matplotlib on its own,
 and each figure cell carries a caption and a ``fig-`` name (``mystnb: figure:`` cell metadata) so
 it is numbered and can be referenced.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jupytext
 
-from sgdsde.ledger import toc_pages
+from sgdsde.book.ledger import toc_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,7 +49,7 @@ def test_every_chapter_with_a_figure_uses_the_book_style():
             offenders.append(page)
     assert not offenders, (
         "chapters that draw without calling use_book_style() first "
-        f"(from sgdsde.plotting import use_book_style; use_book_style()): {offenders}"
+        f"(from sgdsde.book.plotting import use_book_style; use_book_style()): {offenders}"
     )
 
 

@@ -1,10 +1,10 @@
 """Build the claims ledger from the chapters' sources: which cell checks which claim of the notes.
 
-Every checking cell of a chapter calls :func:`sgdsde.claims.claim` on one line with literal
+Every checking cell of a chapter calls :func:`sgdsde.book.claims.claim` on one line with literal
 strings, ``claim("eq-7", verdict="holds", note="...")``. This module finds those calls *statically*
 in the MyST sources (``chapters/*.md``) of the pages listed in ``_toc.yml``, without running
-anything, and joins them with the registry (``sgdsde/data/claims.csv``) into one ledger row per
-claim. Each call gets the anchor that :func:`~sgdsde.claims.claim` renders in the cell's output
+anything, and joins them with the registry (``sgdsde/book/data/claims.csv``) into one ledger row per
+claim. Each call gets the anchor that :func:`~sgdsde.book.claims.claim` renders in the cell's output
 (``claim-<id>`` for the first call of an id on a page, ``claim-<id>-<k>`` for the k-th), so the
 ledger can link to ``<page>.html#claim-<id>``.
 
@@ -13,7 +13,7 @@ lines or built from variables is *reported* as a problem rather than silently mi
 
 Examples
 --------
->>> from sgdsde.ledger import parse_text
+>>> from sgdsde.book.ledger import parse_text
 >>> page = '''# Setup (notes §1)
 ... ## The unbiased gradient
 ... ```{code-cell} ipython3
@@ -109,7 +109,7 @@ class Check:
         1-based line of the call in the source file.
     anchor : str
         ``claim-<id>`` or ``claim-<id>-<k>`` for the k-th call of the same id on the page: the HTML
-        id that :func:`sgdsde.claims.claim` gives the cell's badge.
+        id that :func:`sgdsde.book.claims.claim` gives the cell's badge.
 
     Examples
     --------
@@ -158,7 +158,7 @@ class LedgerRow:
 
     Examples
     --------
-    >>> from sgdsde.claims import registry
+    >>> from sgdsde.book.claims import registry
     >>> row = LedgerRow(registry()["eq-7"], (Check("eq-7", "conditional", "B ≪ n", "chapters/a",
     ...                                            "A", "A", 1, "claim-eq-7"),))
     >>> row.verdict, LedgerRow(registry()["eq-8"]).verdict
@@ -304,7 +304,7 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
     -------
     checks : list of Check
         One per call, in source order, with anchors numbered per id as
-        :func:`sgdsde.claims.claim` numbers them when the page runs top to bottom.
+        :func:`sgdsde.book.claims.claim` numbers them when the page runs top to bottom.
     problems : list of str
         One message per call the ledger cannot use: not a one-line top-level call with literal
         strings, an id missing from the registry, an invalid verdict, ``verdict="wrong"`` without a
@@ -369,7 +369,7 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
                 continue
             cid, verdict, note = args["id"], args["verdict"], args["note"]
             if cid not in reg:
-                problems.append(f"{loc}: claim id {cid!r} is not in the registry (sgdsde/data/claims.csv)")
+                problems.append(f"{loc}: claim id {cid!r} is not in the registry (sgdsde/book/data/claims.csv)")
                 continue
             if verdict not in VERDICTS:
                 problems.append(f"{loc}: verdict {verdict!r} for {cid!r} is not one of {VERDICTS}")

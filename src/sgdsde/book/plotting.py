@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from sgdsde.plotting import use_book_style, PALETTE
+>>> from sgdsde.book.plotting import use_book_style, PALETTE
 >>> use_book_style()
 >>> len(PALETTE)
 8
@@ -27,5 +27,5 @@ def use_book_style() -> None:
     """
     import matplotlib.pyplot as plt
 
-    with resources.as_file(resources.files("sgdsde").joinpath("book.mplstyle")) as path:
+    with resources.as_file(resources.files("sgdsde.book").joinpath("book.mplstyle")) as path:
         plt.style.use(str(path))

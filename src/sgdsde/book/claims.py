@@ -1,14 +1,14 @@
 """Record which claim of the notes a cell checks; the claims ledger is built from these records.
 
 The registry of claims (every numbered equation and every stated claim of the notes) lives in one
-data file, ``sgdsde/data/claims.csv`` (columns ``id, location, kind, statement``). A checking cell
+data file, ``sgdsde/book/data/claims.csv`` (columns ``id, location, kind, statement``). A checking cell
 calls :func:`claim` first; the call validates the id and the verdict and, inside a notebook,
 renders a small badge carrying an HTML anchor ``claim-<id>`` (``claim-<id>-2`` for the second cell
 checking the same id in a page), which the ledger links to.
 
 Examples
 --------
->>> from sgdsde.claims import claim, registry, reset
+>>> from sgdsde.book.claims import claim, registry, reset
 >>> reset()                     # a fresh page: anchors are numbered per id and page
 >>> rec = claim("eq-7", verdict="holds", note="typo 1/R read as 1/B")
 >>> rec.id, rec.verdict, rec.anchor
@@ -134,7 +134,7 @@ def registry() -> dict[str, Claim]:
     >>> all(f"eq-{n}" in reg for n in range(1, 63))
     True
     """
-    text = resources.files("sgdsde").joinpath("data/claims.csv").read_text(encoding="utf-8")
+    text = resources.files("sgdsde.book").joinpath("data/claims.csv").read_text(encoding="utf-8")
     rows = csv.DictReader(text.splitlines())
     return {r["id"]: Claim(r["id"], r["location"], r["kind"], r["statement"]) for r in rows}
 
@@ -177,11 +177,11 @@ def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True) -> 
     >>> claim("eq-99", verdict="holds")
     Traceback (most recent call last):
     ...
-    ValueError: claim_id='eq-99' is not in the claims registry (sgdsde/data/claims.csv)
+    ValueError: claim_id='eq-99' is not in the claims registry (sgdsde/book/data/claims.csv)
     """
     if not isinstance(claim_id, str) or claim_id not in registry():
         raise ValueError(
-            f"claim_id={claim_id!r} is not in the claims registry (sgdsde/data/claims.csv)"
+            f"claim_id={claim_id!r} is not in the claims registry (sgdsde/book/data/claims.csv)"
         )
     if verdict not in VERDICTS:
         raise ValueError(f"verdict={verdict!r} must be one of {VERDICTS}")

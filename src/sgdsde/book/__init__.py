@@ -1,0 +1,12 @@
+"""The book's own tooling: the claims registry and ledger, the figure style, the page seed.
+
+Chapters import from here (``from sgdsde.book import claim, page_seed, use_book_style``); the
+engines in :mod:`sgdsde` never import this package.
+"""
+from __future__ import annotations
+
+from .claims import claim
+from .plotting import PALETTE, use_book_style
+from .seeds import page_seed
+
+__all__ = ["claim", "page_seed", "use_book_style", "PALETTE"]
