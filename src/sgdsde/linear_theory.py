@@ -6,7 +6,8 @@ M = E[δδᵀ] (vectorised row-major, ``vec M`` of length d²) obeys an exact li
 
 * ``K = (1/n) Σ_i x_i x_iᵀ ⊗ x_i x_iᵀ`` (the features' fourth-moment operator, ``(d², d²)``),
 * ``H⊗H`` and ``H⊕H = H⊗I + I⊗H`` (``(d², d²)``),
-* ``c = 1`` with replacement, ``c = (n − B)/(n − 1)`` without (:func:`sgdsde.noise.finite_population_factor`),
+* ``c = 1`` with replacement, ``c = (n − B)/(n − 1)`` without (the scheme's
+  :meth:`sgdsde.sampling.SamplingScheme.cov_factor`, e.g. ``sampling.cov_factor(scheme, n, B)``),
 * ``Σ̂ = Σ_emp(θ̂)``,
 
 one has E[H_B ⊗ H_B] = H⊗H + (c/B)(K − H⊗H), E[b_B b_Bᵀ] = (c/B)Σ̂ and
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from numbers import Real
 
 import torch
+
+from ._validate import as_int
 
 from .noise import empirical_covariance
 from .problems import LinearRegression
@@ -137,10 +140,7 @@ def _check_lr(lr) -> float:
 
 
 def _check_Bc(batch_size, c) -> tuple[int, float]:
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool):
-        raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    batch_size = as_int("batch_size", batch_size, min=1)
     if isinstance(c, bool) or not isinstance(c, Real) or not 0 <= c <= 1:
         raise ValueError(f"c (the finite-population factor) must be in [0, 1]; got {c!r}")
     return batch_size, float(c)

@@ -17,7 +17,8 @@ import math
 import torch
 
 from .problems import Problem
-from .sampling import SCHEMES, make_sampler
+from ._validate import as_int
+from .sampling import SCHEMES, WithoutReplacement, get_scheme, make_sampler
 
 __all__ = [
     "empirical_covariance",
@@ -37,14 +38,19 @@ def _check_problem(problem) -> None:
         raise TypeError(f"problem must be an sgdsde.problems.Problem, got {type(problem).__name__}")
 
 
+def _count(name: str, v, lo: int) -> int:
+    """An int (or numpy integer) >= lo, else a ValueError in one wording."""
+    try:
+        return as_int(name, v, min=lo)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an int >= {lo}; got {v!r}") from None
+
+
 def _check_batch(n: int, batch_size, sampling: str) -> int:
-    if sampling not in SCHEMES:
+    if not isinstance(sampling, str) or sampling not in SCHEMES:
         raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool):
-        raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    if sampling != "with_replacement" and batch_size > n:
+    batch_size = as_int("batch_size", batch_size, min=1)
+    if get_scheme(sampling).distinct and batch_size > n:
         raise ValueError(f"batch_size must be in [1, n] = [1, {n}] for {sampling!r}; got {batch_size}")
     return batch_size
 
@@ -85,23 +91,25 @@ def empirical_covariance(problem: Problem, theta: torch.Tensor) -> torch.Tensor:
 def finite_population_factor(n: int, batch_size: int) -> float:
     """The finite-population correction (n − B)/(n − 1) for 1 ≤ B ≤ n (0 when n = 1).
 
+    The covariance factor of sampling without replacement,
+    :meth:`sgdsde.sampling.WithoutReplacement.cov_factor` (also that of one reshuffled batch).
+
     Examples
     --------
     >>> finite_population_factor(10, 1), finite_population_factor(10, 10)
     (1.0, 0.0)
     """
-    for name, v in (("n", n), ("batch_size", batch_size)):
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if n < 1 or not 1 <= batch_size <= n:
+    n = as_int("n", n, min=1)
+    batch_size = as_int("batch_size", batch_size)
+    if not 1 <= batch_size <= n:
         raise ValueError(
             f"need n >= 1 and batch_size in [1, n] = [1, {n}]; got n={n}, batch_size={batch_size}"
         )
-    return 0.0 if n == 1 else (n - batch_size) / (n - 1)
+    return WithoutReplacement(n, batch_size).cov_factor()
 
 
 def _scheme_factor(n: int, batch_size: int, sampling: str) -> float:
-    return 1.0 if sampling == "with_replacement" else finite_population_factor(n, batch_size)
+    return get_scheme(sampling)(n, batch_size).cov_factor()
 
 
 def minibatch_covariance(problem: Problem, theta: torch.Tensor, batch_size: int,
@@ -140,8 +148,7 @@ def sample_batch_grads(problem: Problem, theta: torch.Tensor, batch_size: int, m
     """
     _check_problem(problem)
     B = _check_batch(problem.n, batch_size, sampling)
-    if not isinstance(m, int) or m < 1:
-        raise ValueError(f"m (number of batches) must be an int >= 1; got {m!r}")
+    m = _count("m (number of batches)", m, 1)
     theta = problem._theta(theta)
     lead = theta.shape[:-1]
     c = math.prod(lead)
@@ -166,8 +173,7 @@ def estimate_covariance(problem: Problem, theta: torch.Tensor, batch_size: int, 
     >>> estimate_covariance(p, p.theta0, 4, m=50).shape
     torch.Size([3, 3])
     """
-    if not isinstance(m, int) or m < 2:
-        raise ValueError(f"m (number of batches) must be an int >= 2; got {m!r}")
+    m = _count("m (number of batches)", m, 2)
     g = sample_batch_grads(problem, theta, batch_size, m, sampling=sampling, seed=seed)
     c = g - g.mean(-2, keepdim=True)
     return (c.mT @ c) * (batch_size / (m - 1))
@@ -192,8 +198,7 @@ def sample_gaussian_noise(F: torch.Tensor, batch_size: int, samples: int, *,
     n_rows = F.shape[0]
     n = n_rows if n is None else n
     B = _check_batch(n, batch_size, sampling)
-    if not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples must be an int >= 1; got {samples!r}")
+    samples = _count("samples", samples, 1)
     z = torch.randn(samples, n_rows, generator=generator, dtype=F.dtype, device=F.device)
     return (z @ F) * math.sqrt(_scheme_factor(n, B, sampling) / B)
 
