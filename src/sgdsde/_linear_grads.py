@@ -132,11 +132,13 @@ def _forward(prog: list, theta: torch.Tensor, X: torch.Tensor):
 def _deltas(prog, theta, X, y, loss_fn, mean: bool):
     """(Linear inputs a_l, δ_l = ∂(Σ_i ℓ_i)/∂z_l ``(C, n, out_l)``).
 
-    With ``mean``, the δ_l of (1/n) Σ_i ℓ_i instead.
+    With ``mean``, the δ_l of (1/n) Σ_i ℓ_i instead. ``X`` is ``(n, in)`` shared by the chains or
+    ``(C, n, in)`` per chain (then ``y`` is ``(C, n, ...)``, a minibatch per chain).
     """
     with torch.enable_grad():
         out, inputs, zs = _forward(prog, theta, X)
-        losses = vmap(vmap(loss_fn), in_dims=(0, None))(out, y)  # (C, n)
+        y_dim = 0 if X.ndim == 3 else None
+        losses = vmap(vmap(loss_fn), in_dims=(0, y_dim))(out, y)  # (C, n)
         total = losses.mean(-1).sum() if mean else losses.sum()
         if total.requires_grad:
             deltas = torch.autograd.grad(total, zs, allow_unused=True)
@@ -185,7 +187,10 @@ def per_sample_grads(prog: list, theta: torch.Tensor, X: torch.Tensor, y: torch.
 
 def mean_grad(prog: list, theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
               loss_fn: Callable) -> torch.Tensor:
-    """g_n(θ) = (1/n) Σ_i g_i(θ) for θ ``(C, d)`` → ``(C, d)``: Σ_i δ_{l,i} a_{l,i}ᵀ, one matmul per layer."""
+    """g_n(θ) = (1/n) Σ_i g_i(θ) for θ ``(C, d)`` → ``(C, d)``: Σ_i δ_{l,i} a_{l,i}ᵀ, one matmul per layer.
+
+    With ``X (C, B, in)`` and ``y (C, B, ...)`` (a minibatch per chain) this is g_B per chain.
+    """
     theta = theta.detach().contiguous()
     C, d = theta.shape
     inputs, deltas = _deltas(prog, theta, X, y, loss_fn, mean=True)  # δ already carries the 1/n

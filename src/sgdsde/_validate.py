@@ -28,6 +28,10 @@ from typing import Any
 
 import torch
 
+#: Attribute that :mod:`sgdsde.sampling` sets on the index tensors it draws: the n they index into.
+#: ``Problem.batch_grad`` skips its range check for such tensors (no host sync per step on GPUs).
+IN_RANGE_ATTR = "_sgdsde_in_range_n"
+
 __all__ = [
     "as_int",
     "as_real",
@@ -35,7 +39,21 @@ __all__ = [
     "check_tensor",
     "check_finite",
     "check_float_dtype",
+    "mark_in_range",
+    "IN_RANGE_ATTR",
 ]
+
+
+def mark_in_range(idx: torch.Tensor, n: int) -> torch.Tensor:
+    """Tag ``idx`` as holding indices in [0, n − 1] by construction (see ``IN_RANGE_ATTR``).
+
+    Examples
+    --------
+    >>> getattr(mark_in_range(torch.zeros(1, 2, dtype=torch.long), 5), IN_RANGE_ATTR)
+    5
+    """
+    setattr(idx, IN_RANGE_ATTR, n)
+    return idx
 
 
 def as_int(name: str, v: Any, *, min: int | None = None, max: int | None = None) -> int:

@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ._validate import as_generator, as_int
+from ._validate import as_generator, as_int, mark_in_range
 
 __all__ = [
     "SamplingScheme",
@@ -81,7 +81,7 @@ def _check(n, batch_size, chains, generator, *, distinct: bool):
 
 # -- raw draws (validated by the callers) ------------------------------------------------------
 def _draw_with(n, B, chains, generator, dev) -> torch.Tensor:
-    return torch.randint(n, (chains, B), generator=generator, device=dev)
+    return mark_in_range(torch.randint(n, (chains, B), generator=generator, device=dev), n)
 
 
 def _draw_without(n, B, chains, generator, dev) -> torch.Tensor:
@@ -93,11 +93,11 @@ def _draw_without(n, B, chains, generator, dev) -> torch.Tensor:
             taken = (out[:, :i] == t.unsqueeze(-1)).any(-1)
             out[:, i] = torch.where(taken, torch.full_like(t, j), t)
         if B == 1:
-            return out
+            return mark_in_range(out, n)
         keys = torch.rand(chains, B, generator=generator, device=dev, dtype=torch.float64)
-        return out.gather(1, keys.argsort(-1))  # Floyd's order is not uniform: shuffle each row
+        return mark_in_range(out.gather(1, keys.argsort(-1)), n)  # Floyd's order is not uniform
     keys = torch.rand(chains, n, generator=generator, device=dev, dtype=torch.float64)
-    return keys.topk(B, dim=-1).indices  # sorted by key: a uniform order
+    return mark_in_range(keys.topk(B, dim=-1).indices, n)  # sorted by key: a uniform order
 
 
 def with_replacement(
@@ -338,7 +338,7 @@ class Reshuffle(SamplingScheme):
             self.epoch += 1
         out = self._perm[:, self._pos : self._pos + B]
         self._pos += B
-        return out
+        return mark_in_range(out, self.n)
 
     def _same_epoch(self, j: int, k: int) -> bool:
         return (k % self.batches_per_epoch) + j < self.batches_per_epoch
