@@ -381,7 +381,7 @@ def test_dtype_mismatch_is_a_type_error_naming_theta(wrong):
     for p in _all_problems():
         th = p.theta0.to(wrong)
         for call in (p.loss, p.grad, p.per_sample_grads, p.per_sample_losses,
-                     lambda t: p.batch_grad(t, torch.tensor([[0]]))):
+                     lambda t, p=p: p.batch_grad(t, torch.tensor([[0]]))):
             with pytest.raises(TypeError, match="theta has dtype"):
                 call(th)
 

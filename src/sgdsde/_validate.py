@@ -70,7 +70,9 @@ def as_int(name: str, v: Any, *, min: int | None = None, max: int | None = None)
     """
     if isinstance(v, bool) or not hasattr(type(v), "__index__"):
         raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if isinstance(v, torch.Tensor):  # a 0-d integer tensor has __index__; refuse tensors for clarity
+    if isinstance(
+        v, torch.Tensor
+    ):  # a 0-d integer tensor has __index__; refuse tensors for clarity
         raise TypeError(f"{name} must be an int, got a torch.Tensor")
     out = operator.index(v)
     if min is not None and max is not None and not min <= out <= max:

@@ -23,8 +23,16 @@ def _pos_int(name: str, v) -> int:
     return as_int(name, v, min=1)
 
 
-def gaussian_regression(n: int, d: int, *, theta_star: torch.Tensor | None = None, noise_std: float = 1.0,
-                        seed: int = 0, dtype: torch.dtype = torch.float64, device=None):
+def gaussian_regression(
+    n: int,
+    d: int,
+    *,
+    theta_star: torch.Tensor | None = None,
+    noise_std: float = 1.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device=None,
+):
     """Synthetic regression data: x_i ~ N(0, I_d), ``y_i = x_iᵀθ* + noise_std·ε_i``, ε_i ~ N(0, 1).
 
     Parameters
@@ -61,8 +69,17 @@ def gaussian_regression(n: int, d: int, *, theta_star: torch.Tensor | None = Non
     return X.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
 
 
-def teacher_student(n: int, d_in: int, d_hidden: int, d_out: int, *, noise_std: float = 0.0, seed: int = 0,
-                    dtype: torch.dtype = torch.float64, device=None):
+def teacher_student(
+    n: int,
+    d_in: int,
+    d_hidden: int,
+    d_out: int,
+    *,
+    noise_std: float = 0.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device=None,
+):
     """Data from a linear teacher of rank ≤ ``d_hidden``: Y = X W₁ᵀW₂ᵀ + noise_std·E.
 
     x_i ~ N(0, I_{d_in}); teacher W₁ ``(d_hidden, d_in)`` and W₂ ``(d_out, d_hidden)`` with entries
@@ -79,8 +96,10 @@ def teacher_student(n: int, d_in: int, d_hidden: int, d_out: int, *, noise_std: 
     >>> X.shape, Y.shape, int(torch.linalg.matrix_rank(Y))
     (torch.Size([10, 4]), torch.Size([10, 3]), 2)
     """
-    n, d_in, d_hidden, d_out = (_pos_int(k, v) for k, v in
-                                (("n", n), ("d_in", d_in), ("d_hidden", d_hidden), ("d_out", d_out)))
+    n, d_in, d_hidden, d_out = (
+        _pos_int(k, v)
+        for k, v in (("n", n), ("d_in", d_in), ("d_hidden", d_hidden), ("d_out", d_out))
+    )
     noise_std = as_real("noise_std", noise_std, min=0.0)
     g = _gen(seed)
     X = torch.randn(n, d_in, generator=g, dtype=torch.float64)

@@ -10,14 +10,15 @@ With G the per-sample gradients ``(n, d)`` at θ and g_n their mean,
 
 Every function accepts θ ``(d,)`` or ``(..., d)`` and keeps the leading shape.
 """
+
 from __future__ import annotations
 
 import math
 
 import torch
 
-from .problems import Problem
 from ._validate import as_int
+from .problems import Problem
 from .sampling import SCHEMES, WithoutReplacement, get_scheme, make_sampler
 
 __all__ = [
@@ -51,7 +52,9 @@ def _check_batch(n: int, batch_size, sampling: str) -> int:
         raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
     batch_size = as_int("batch_size", batch_size, min=1)
     if get_scheme(sampling).distinct and batch_size > n:
-        raise ValueError(f"batch_size must be in [1, n] = [1, {n}] for {sampling!r}; got {batch_size}")
+        raise ValueError(
+            f"batch_size must be in [1, n] = [1, {n}] for {sampling!r}; got {batch_size}"
+        )
     return batch_size
 
 
@@ -112,8 +115,9 @@ def _scheme_factor(n: int, batch_size: int, sampling: str) -> float:
     return get_scheme(sampling)(n, batch_size).cov_factor()
 
 
-def minibatch_covariance(problem: Problem, theta: torch.Tensor, batch_size: int,
-                         sampling: str = "with_replacement") -> torch.Tensor:
+def minibatch_covariance(
+    problem: Problem, theta: torch.Tensor, batch_size: int, sampling: str = "with_replacement"
+) -> torch.Tensor:
     """Exact ``Cov[g_B(θ) | D_n]`` for one batch of ``sampling``: ``(..., d, d)``.
 
     Σ_emp/B with replacement; (n−B)/(n−1)·Σ_emp/B without replacement and for ``"reshuffle"``
@@ -132,8 +136,15 @@ def minibatch_covariance(problem: Problem, theta: torch.Tensor, batch_size: int,
     return empirical_covariance(problem, theta) * (_scheme_factor(problem.n, B, sampling) / B)
 
 
-def sample_batch_grads(problem: Problem, theta: torch.Tensor, batch_size: int, m: int, *,
-                       sampling: str = "with_replacement", seed: int = 0) -> torch.Tensor:
+def sample_batch_grads(
+    problem: Problem,
+    theta: torch.Tensor,
+    batch_size: int,
+    m: int,
+    *,
+    sampling: str = "with_replacement",
+    seed: int = 0,
+) -> torch.Tensor:
     """m independent minibatch gradients g_{B_1}(θ), …, g_{B_m}(θ) at a fixed θ: ``(..., m, d)``.
 
     Each batch is drawn independently (for ``"reshuffle"``: the first batch of an independent
@@ -158,8 +169,15 @@ def sample_batch_grads(problem: Problem, theta: torch.Tensor, batch_size: int, m
     return problem.batch_grad(th, idx).reshape(*lead, m, problem.d)
 
 
-def estimate_covariance(problem: Problem, theta: torch.Tensor, batch_size: int, m: int, *,
-                        sampling: str = "with_replacement", seed: int = 0) -> torch.Tensor:
+def estimate_covariance(
+    problem: Problem,
+    theta: torch.Tensor,
+    batch_size: int,
+    m: int,
+    *,
+    sampling: str = "with_replacement",
+    seed: int = 0,
+) -> torch.Tensor:
     """The notes' §1.8.5 estimator Σ̂ = B/(m−1) Σ_j (g_{B_j} − ḡ)(g_{B_j} − ḡ)ᵀ (``(..., d, d)``).
 
     ``m`` independent batches at the same θ (see :func:`sample_batch_grads`).
@@ -179,9 +197,15 @@ def estimate_covariance(problem: Problem, theta: torch.Tensor, batch_size: int, 
     return (c.mT @ c) * (batch_size / (m - 1))
 
 
-def sample_gaussian_noise(F: torch.Tensor, batch_size: int, samples: int, *,
-                          sampling: str = "with_replacement", n: int | None = None,
-                          generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_gaussian_noise(
+    F: torch.Tensor,
+    batch_size: int,
+    samples: int,
+    *,
+    sampling: str = "with_replacement",
+    n: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Draws of N(0, c·FᵀF/B) through the factor: √(c/B)·zF with z ~ N(0, I_n) ``(samples, n)``.
 
     c = 1 with replacement, (n−B)/(n−1) otherwise (``n`` defaults to ``F.shape[-2]``). F is
@@ -213,8 +237,9 @@ def _complete(V: torch.Tensor, r: int, gen: torch.Generator) -> torch.Tensor:
     return torch.cat([V[:, :r], Q[:, r:]], -1)
 
 
-def top_eigen(problem: Problem, theta: torch.Tensor, k: int, *, method: str = "auto",
-              max_exact: int = 4096):
+def top_eigen(
+    problem: Problem, theta: torch.Tensor, k: int, *, method: str = "auto", max_exact: int = 4096
+):
     """The k largest eigenpairs of Σ_emp(θ) = FᵀF, in descending order, without forming d×d for d > n.
 
     ``method="exact"``: eigh of the smaller Gram matrix: FFᵀ ``(n, n)`` when n < d (eigenvectors
@@ -256,8 +281,11 @@ def top_eigen(problem: Problem, theta: torch.Tensor, k: int, *, method: str = "a
     if method == "lowrank":
         if k > min(n, d):
             raise ValueError(f"method='lowrank' needs k <= min(n, d) = {min(n, d)}; got {k}")
-        devs = [F.device.index if F.device.index is not None else torch.cuda.current_device()] \
-            if F.device.type == "cuda" else []
+        devs = (
+            [F.device.index if F.device.index is not None else torch.cuda.current_device()]
+            if F.device.type == "cuda"
+            else []
+        )
         with torch.random.fork_rng(devices=devs):  # svd_lowrank draws from the global RNG
             torch.manual_seed(0)
             _, S, V = torch.svd_lowrank(F, q=min(k + 10, n, d), niter=4)
@@ -285,8 +313,14 @@ def top_eigen(problem: Problem, theta: torch.Tensor, k: int, *, method: str = "a
     return lam.flip(-1)[..., :k].clamp_min(0), V.flip(-1)[..., :k]
 
 
-def sharpness(problem: Problem, theta: torch.Tensor, iters: int = 20, v0: torch.Tensor | None = None, *,
-              generator: torch.Generator | None = None) -> tuple[float, torch.Tensor]:
+def sharpness(
+    problem: Problem,
+    theta: torch.Tensor,
+    iters: int = 20,
+    v0: torch.Tensor | None = None,
+    *,
+    generator: torch.Generator | None = None,
+) -> tuple[float, torch.Tensor]:
     """The sharpness λ_max(∇²L_n(θ)) by power iteration on Hessian–vector products.
 
     Each iteration is one forward-mode derivative of ``problem.grad`` (``torch.func.jvp``), so the
@@ -327,8 +361,14 @@ def sharpness(problem: Problem, theta: torch.Tensor, iters: int = 20, v0: torch.
     if not isinstance(theta, torch.Tensor) or theta.shape != (problem.d,):
         raise ValueError(f"theta must be a tensor of shape (d,) = ({problem.d},)")
     if v0 is None:
-        gen = generator if generator is not None else torch.Generator(device=theta.device).manual_seed(0)
-        v = torch.randn(problem.d, generator=gen, dtype=theta.dtype, device=gen.device).to(theta.device)
+        gen = (
+            generator
+            if generator is not None
+            else torch.Generator(device=theta.device).manual_seed(0)
+        )
+        v = torch.randn(problem.d, generator=gen, dtype=theta.dtype, device=gen.device).to(
+            theta.device
+        )
     else:
         if not isinstance(v0, torch.Tensor) or v0.shape != (problem.d,):
             raise ValueError(f"v0 must be None or a tensor of shape (d,) = ({problem.d},)")
@@ -337,7 +377,9 @@ def sharpness(problem: Problem, theta: torch.Tensor, iters: int = 20, v0: torch.
     for _ in range(iters):
         vn = v.norm()
         if not bool(torch.isfinite(vn)) or float(vn) == 0:
-            raise ValueError("sharpness: the power iteration vector vanished or is not finite (Hv = 0?)")
+            raise ValueError(
+                "sharpness: the power iteration vector vanished or is not finite (Hv = 0?)"
+            )
         u = v / vn
         hv = torch.func.jvp(problem.grad, (theta,), (u,))[1]
         lam, v = float(hv @ u), hv

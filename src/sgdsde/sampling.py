@@ -165,7 +165,9 @@ class SamplingScheme:
     def __init__(
         self, n: int, batch_size: int, chains: int = 1, generator: torch.Generator | None = None
     ):
-        n, B, chains, generator, dev = _check(n, batch_size, chains, generator, distinct=self.distinct)
+        n, B, chains, generator, dev = _check(
+            n, batch_size, chains, generator, distinct=self.distinct
+        )
         self.n, self.batch_size, self.chains, self.generator, self.device = (
             n,
             B,
@@ -226,7 +228,9 @@ class SamplingScheme:
             K = n**B
             it = itertools.product(range(n), repeat=B)
         if K > _MAX_ENUM:
-            raise ValueError(f"{K} batches is too many to enumerate (limit {_MAX_ENUM}); use smaller n")
+            raise ValueError(
+                f"{K} batches is too many to enumerate (limit {_MAX_ENUM}); use smaller n"
+            )
         idx = torch.tensor(list(it), dtype=torch.long).reshape(K, B)
         return idx, torch.full((K,), 1.0 / K, dtype=torch.float64)
 
@@ -252,8 +256,7 @@ class SamplingScheme:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(n={self.n}, batch_size={self.batch_size}, "
-            f"chains={self.chains})"
+            f"{type(self).__name__}(n={self.n}, batch_size={self.batch_size}, chains={self.chains})"
         )
 
 

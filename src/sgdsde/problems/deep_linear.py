@@ -43,8 +43,15 @@ class DeepLinearNetwork(TorchModel):
     (20, torch.Size([2, 3]))
     """
 
-    def __init__(self, widths: Sequence[int], X: torch.Tensor, Y: torch.Tensor, *,
-                 init_scale: float = 0.1, seed: int = 0):
+    def __init__(
+        self,
+        widths: Sequence[int],
+        X: torch.Tensor,
+        Y: torch.Tensor,
+        *,
+        init_scale: float = 0.1,
+        seed: int = 0,
+    ):
         widths = tuple(as_int(f"widths[{i}]", w, min=1) for i, w in enumerate(widths))
         if len(widths) < 2:
             raise ValueError(f"widths must be >= 2 positive ints (d_in, ..., d_out); got {widths}")
@@ -52,7 +59,9 @@ class DeepLinearNetwork(TorchModel):
         seed = as_int("seed", seed)
         X, Y = check_tensor("X", X), check_tensor("Y", Y)
         if X.ndim != 2 or X.shape[1] != widths[0]:
-            raise ValueError(f"X must have shape (n, widths[0]) = (n, {widths[0]}); got {tuple(X.shape)}")
+            raise ValueError(
+                f"X must have shape (n, widths[0]) = (n, {widths[0]}); got {tuple(X.shape)}"
+            )
         if Y.ndim != 2 or Y.shape != (X.shape[0], widths[-1]):
             raise ValueError(
                 f"Y must have shape (n, widths[-1]) = ({X.shape[0]}, {widths[-1]}); got {tuple(Y.shape)}"

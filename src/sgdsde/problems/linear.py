@@ -75,7 +75,9 @@ class LinearRegression(Problem):
         theta = self._theta(theta)
         idx = self._idx(idx, theta)
         flat = idx.reshape(-1)
-        Xb = self.X.index_select(0, flat).view(*idx.shape, self.d)  # (chains, B, d), faster than X[idx]
+        Xb = self.X.index_select(0, flat).view(
+            *idx.shape, self.d
+        )  # (chains, B, d), faster than X[idx]
         yb = self.y.index_select(0, flat).view(idx.shape)  # (chains, B)
         th = theta.expand(*self._batch_shape(theta, idx), self.d)
         r = (Xb @ th.unsqueeze(-1)).squeeze(-1) - yb  # residuals (chains, B)

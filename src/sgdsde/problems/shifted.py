@@ -66,6 +66,11 @@ class ShiftedLoss(Problem):
     11.0
     """
 
+    #: set by :meth:`quadratic`: the symmetrised H, the centres c_i and the transform A
+    H: torch.Tensor | None = None
+    centres: torch.Tensor | None = None
+    A: torch.Tensor | None = None
+
     def __init__(
         self,
         f: Fn,
@@ -90,14 +95,18 @@ class ShiftedLoss(Problem):
         if t.ndim == 1:
             t = t.unsqueeze(-1)
         if t.ndim != 2 or t.shape[0] < 1 or t.shape[1] < 1:
-            raise ValueError(f"shifts must have shape (n, k) or (n,) with n, k >= 1; got {tuple(t.shape)}")
+            raise ValueError(
+                f"shifts must have shape (n, k) or (n,) with n, k >= 1; got {tuple(t.shape)}"
+            )
         check_finite("shifts", t)
         self.shifts = t
         self.n, self.k = t.shape
         self.dtype, self.device = t.dtype, t.device
         if features is None:
             if d is not None and as_int("d", d) != self.k:
-                raise ValueError(f"d must equal shifts.shape[1] = {self.k} without features; got {d}")
+                raise ValueError(
+                    f"d must equal shifts.shape[1] = {self.k} without features; got {d}"
+                )
             self.d = self.k
         elif d is None and theta0 is None:
             raise ValueError("d (the dimension of θ) is needed when features are given")
@@ -195,7 +204,9 @@ class ShiftedLoss(Problem):
             return None
         return vmap(jacrev(self.features))(th)
 
-    def _minus_shift(self, gf: torch.Tensor, t: torch.Tensor, J: torch.Tensor | None) -> torch.Tensor:
+    def _minus_shift(
+        self, gf: torch.Tensor, t: torch.Tensor, J: torch.Tensor | None
+    ) -> torch.Tensor:
         """∇f − J_φᵀt, broadcasting t ``(C, ..., k)`` against ∇f ``(C, d)``."""
         if J is None:
             return gf.reshape(gf.shape[0], *([1] * (t.ndim - 2)), self.d) - t

@@ -122,7 +122,9 @@ class LinearBackend:
 
     def per_sample_grads(self, th, X, y, out: torch.Tensor | None = None) -> torch.Tensor:
         if out is None:
-            out = torch.empty(th.shape[0], X.shape[0], th.shape[1], dtype=th.dtype, device=th.device)
+            out = torch.empty(
+                th.shape[0], X.shape[0], th.shape[1], dtype=th.dtype, device=th.device
+            )
         return _linear_grads.per_sample_grads(self.prog, th, X, y, self.loss_fn, out=out)
 
     def mean_grad(self, th, X, y) -> torch.Tensor:
