@@ -6,14 +6,16 @@ Rows (see ``run_all.py`` for the row format):
    ``TorchModel.per_sample_grads`` on its default path vs a loop of 1797 ``backward()`` calls
    collecting each sample's gradient into a preallocated ``(n, d)`` matrix. Target ≥ 40× on CPU at
    torch's default thread count (both cores here), the setting the engine runs this size at. The
-   MLP is an ``nn.Sequential`` of Linear/Tanh, so the default is the fast exact Linear path (one
-   batched forward, one backward to the pre-activations, outer products written straight into the
-   ``(n, d)`` output; the output's memory is recycled from the previous call's result once the
-   caller has dropped it, as the benchmark loop does). Reference rows, same anchor: the same call
-   into a caller's ``out=`` buffer, the generic ``torch.func`` path (``fast_linear=False``:
+   MLP is an ``nn.Sequential`` of Linear/Tanh, so the default is the fast exact Linear backend (one
+   batched forward, one backward to the pre-activations, outer products written straight into a
+   fresh ``(n, d)`` output). Reference rows, same anchor: the same call into a caller's ``out=``
+   buffer (what a caller that asks repeatedly should do: it skips page-faulting 64 MB in per call),
+   the generic ``torch.func`` backend (``backend="func"``:
    vmap(grad) per parameter, then concatenated into the ``(n, d)`` matrix), a bare ``vmap(grad)``
    returning a dict of per-parameter grads, and the write-only floor: ``fill_`` of the 64 MB
-   output alone, the time no method that returns the ``(n, d)`` matrix can beat.
+   output alone, the time no method that returns the ``(n, d)`` matrix can beat. A last row compares
+   ``batch_grad`` for 256 chains × B = 10 through the Linear backend with the ``torch.func`` backend
+   (the Linear backend is kept for ``batch_grad`` only while this ratio stays above 1).
 2. SGD ensemble: 256 chains of linear regression (n = 1000, d = 50, B = 10, 2000 steps, float32):
    one ``sgd.run`` vs chains run one after another with ``torch.optim.SGD`` (one backward per step).
    The sequential anchor is timed on a subset of chains (``seq_chains``) and extrapolated per
@@ -35,7 +37,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sgdsde import noise, problems, sgd
+from sgdsde import noise, problems, sampling, sgd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import sync as _sync, timeit  # noqa: E402  (one median timer for every benchmark)
@@ -48,8 +50,13 @@ def bench_per_sample_grads(device, repeats, loop_repeats):
     ours = timeit(lambda: p.per_sample_grads(theta), device, repeats)
     buf = torch.empty(p.n, p.d, device=device)
     ours_out = timeit(lambda: p.per_sample_grads(theta, out=buf), device, repeats)
-    pf = problems.TorchModel(p.model, p.loss_fn, p.X, p.y, fast_linear=False)  # generic torch.func path
+    pf = problems.TorchModel(p.model, p.loss_fn, p.X, p.y, backend="func")  # generic torch.func path
     func = timeit(lambda: pf.per_sample_grads(theta), device, repeats)
+    th256 = theta.expand(256, p.d).contiguous()
+    idx = sampling.with_replacement(p.n, 10, 256, torch.Generator(device=device).manual_seed(0))
+    torch.testing.assert_close(p.batch_grad(th256, idx), pf.batch_grad(th256, idx), rtol=1e-4, atol=1e-6)
+    bg_lin = timeit(lambda: p.batch_grad(th256, idx), device, repeats)
+    bg_func = timeit(lambda: pf.batch_grad(th256, idx), device, repeats)
 
     model = copy.deepcopy(p.model)
     nn.utils.vector_to_parameters(theta.clone(), model.parameters())
@@ -75,7 +82,7 @@ def bench_per_sample_grads(device, repeats, loop_repeats):
     bare = timeit(lambda: bare_fn(prm, p.X, p.y), device, repeats)
     fill = timeit(lambda: buf.fill_(1.0), device, repeats)
     return dict(ours=ours, ours_out=ours_out, func=func, bare=bare, fill=fill, anchor=anchor,
-                fast=p.fast_linear)
+                fast=p.fast_linear, bg_lin=bg_lin, bg_func=bg_func)
 
 
 # -- 2. SGD ensemble ------------------------------------------------------------------------------
@@ -164,13 +171,17 @@ def main(device: str = "cpu", quick: bool = False) -> list[dict]:
                                   + ("" if default else "; reference: not the default thread count")))
             for key, label, note in (
                 ("ours_out", "same, into the caller's out= buffer", "per_sample_grads(θ, out=buf)"),
-                ("func", "same, torch.func path, fast_linear=False",
+                ("func", "same, torch.func backend, backend='func'",
                  "vmap(grad) per parameter + concatenation into (n, d)"),
                 ("bare", "same, bare vmap(grad), not the engine", "dict of per-parameter grads, no (n, d) matrix"),
                 ("fill", "write-only floor: fill_ the (n, d) output", "64 MB of stores, no arithmetic"),
             ):
                 rows.append(dict(name=f"  {label} (reference)" + tag, anchor="loop of backward()",
                                  ours_s=r[key], anchor_s=anchor, ratio=anchor / r[key], target=None, note=note))
+            rows.append(dict(name="batch_grad, digits MLP, 256 chains x B=10" + tag,
+                             anchor="torch.func backend", ours_s=r["bg_lin"], anchor_s=r["bg_func"],
+                             ratio=r["bg_func"] / r["bg_lin"], target=None,
+                             note="Linear backend (the default) vs backend='func'"))
             seq = 1 if quick else 8
             ours, anchor, ratio = bench_sgd(device, reps, seq)
             rows.append(dict(name="SGD ensemble, 256 chains LR d=50 B=10 2000 steps" + tag,

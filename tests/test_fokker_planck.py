@@ -113,7 +113,7 @@ def test_2d_nonzero_current_when_A_and_D_do_not_commute():
     # |j| is O(1e-1) here, i.e. > 1e3 times the discretisation error of the commuting case below
     assert jmax > 0.05 and float(je.norm(dim=-1).max()) > 0.05
     # it circulates: the current is divergence-free and has a non-zero curl-like circulation
-    jx, jy = r.j[..., 0], r.j[..., 1]
+    jy = r.j[..., 1]
     circ = float((r.x * jy.sum(0) - 0).sum())  # Σ x j_y ≠ 0 for a rotating flow
     assert abs(circ) > 1e-3
 

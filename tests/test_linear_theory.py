@@ -88,7 +88,7 @@ def test_sde_moment_path_equals_ode_integration(ops):
     d, M = ops.d, torch.zeros(ops.d**2, dtype=f64)
     for k, e in enumerate(etas):
         A = ops.Hsum - e * c / B * (ops.K - ops.HH)
-        f = lambda M: -A @ M + e * c / B * ops.S  # noqa: E731
+        f = lambda M, A=A, e=e: -A @ M + e * c / B * ops.S  # noqa: E731
         h = e / 200
         for _ in range(200):
             k1 = f(M); k2 = f(M + h / 2 * k1); k3 = f(M + h / 2 * k2); k4 = f(M + h * k3)  # noqa: E702

@@ -212,7 +212,7 @@ def test_bad_inputs_raise_naming_the_argument():
         P.TorchModel(nn.Linear(2, 1), sq_loss, Xn, y)
     with pytest.raises(ValueError, match="widths"):
         P.DeepLinearNetwork((3,), X, y[:, None])
-    with pytest.raises(ValueError, match="n must be an int >= 1"):
+    with pytest.raises(ValueError, match="n must be >= 1"):
         P.gaussian_regression(0, 2)
     with pytest.raises(ValueError, match="noise_std"):
         P.gaussian_regression(3, 2, noise_std=-1.0)
@@ -341,3 +341,166 @@ def test_fast_linear_path_steps_aside_for_autograd_and_torch_func():
     torch.testing.assert_close(torch.func.vmap(p.grad)(th), p.grad(th), rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="out must be"):
         p.per_sample_grads(th, out=torch.empty(p.n, p.d, dtype=f64))
+
+
+# -- bad input, the same way across problems (issue 14 item 7) ---------------------------------
+def _all_problems():
+    X, y = P.gaussian_regression(6, 2, seed=0)
+    Xd, Yd = P.teacher_student(6, 2, 2, 2, seed=0)
+    yield P.LinearRegression(X, y)
+    yield P.TorchModel(nn.Linear(2, 1), sq_loss, X, y)
+    yield P.TorchModel(nn.Linear(2, 1), sq_loss, X, y, backend="func")
+    yield P.DeepLinearNetwork((2, 3, 2), Xd, Yd)
+    yield P.ShiftedLoss(lambda th: 0.5 * (th**2).sum(-1), y[:, None] * X)
+    yield P.ShiftedLoss.quadratic(torch.eye(2, dtype=f64), X)
+
+
+@pytest.mark.parametrize("bad", [-1, 6, 100])
+def test_batch_grad_out_of_range_indices(bad):
+    for p in _all_problems():
+        idx = torch.tensor([[0, bad], [1, 2]])
+        with pytest.raises(IndexError, match=r"idx must hold indices in \[0, n - 1\] = \[0, 5\]"):
+            p.batch_grad(p.theta0.expand(2, p.d), idx)
+
+
+def test_sampler_indices_skip_nothing_but_the_check():
+    """Indices from sgdsde.sampling are tagged in range; a hand-made tensor is checked."""
+    from sgdsde import sampling as S
+
+    p = next(_all_problems())
+    idx = S.make_sampler("reshuffle", p.n, 2, 3, torch.Generator().manual_seed(0))()
+    assert p.batch_grad(p.theta0, idx).shape == (3, p.d)
+    other = S.with_replacement(50, 2, 3, torch.Generator().manual_seed(0))  # tagged for n = 50
+    if int(other.max()) >= p.n:
+        with pytest.raises(IndexError):
+            p.batch_grad(p.theta0, other)
+
+
+@pytest.mark.parametrize("wrong", [torch.float32, torch.float16])
+def test_dtype_mismatch_is_a_type_error_naming_theta(wrong):
+    for p in _all_problems():
+        th = p.theta0.to(wrong)
+        for call in (p.loss, p.grad, p.per_sample_grads, p.per_sample_losses,
+                     lambda t, p=p: p.batch_grad(t, torch.tensor([[0]]))):
+            with pytest.raises(TypeError, match="theta has dtype"):
+                call(th)
+
+
+def test_float32_problems_refuse_float64_theta():
+    X, y = P.gaussian_regression(6, 2, seed=0, dtype=torch.float32)
+    for p in (P.LinearRegression(X, y), P.TorchModel(nn.Linear(2, 1), sq_loss, X, y),
+              P.ShiftedLoss(lambda th: (th**2).sum(-1), X)):
+        assert p.grad(p.theta0).dtype == torch.float32
+        with pytest.raises(TypeError, match="theta has dtype torch.float64"):
+            p.grad(p.theta0.double())
+
+
+def test_numpy_integers_accepted_for_int_arguments():
+    import numpy as np
+
+    X, y = P.gaussian_regression(np.int64(7), np.int32(3), seed=np.int64(2))
+    assert torch.equal(X, P.gaussian_regression(7, 3, seed=2)[0])
+    Xd, Yd = P.teacher_student(np.int64(8), np.int64(3), np.int64(2), np.int64(2), seed=np.int16(1))
+    net = P.DeepLinearNetwork((np.int64(3), np.int64(4), np.int64(2)), Xd, Yd, seed=np.int64(0))
+    assert net.d == 20 and type(net.widths[0]) is int
+    assert P.digits_mlp((np.int64(4),), n=np.int64(9), seed=np.int64(0)).n == 9
+    with pytest.raises(TypeError, match=r"widths\[1\] must be an int"):
+        P.DeepLinearNetwork((3, 2.5, 2), Xd, Yd)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        P.gaussian_regression(3, 2, seed=1.0)
+
+
+# -- backends ------------------------------------------------------------------------------------
+def test_backend_option():
+    X, y = P.gaussian_regression(6, 2, seed=0)
+    p = P.TorchModel(nn.Linear(2, 1), sq_loss, X, y, backend="linear")
+    assert isinstance(p.backend, P.LinearBackend) and p.fast_linear
+    assert isinstance(P.TorchModel(nn.Linear(2, 1), sq_loss, X, y, fast_linear=False).backend, P.FuncBackend)
+    with pytest.raises(ValueError, match="backend='linear' needs"):
+        P.TorchModel(nn.Sequential(nn.Linear(2, 2), nn.GELU(), nn.Linear(2, 1)), sq_loss, X, y,
+                     backend="linear")
+    with pytest.raises(ValueError, match="backend must be"):
+        P.TorchModel(nn.Linear(2, 1), sq_loss, X, y, backend="fast")
+    with pytest.raises(TypeError, match="out has dtype"):
+        p.per_sample_grads(p.theta0, out=torch.empty(6, 3))
+
+
+def test_linear_backend_batch_grad_matches_func():
+    p = mlp_problem(n=9)
+    f = P.TorchModel(p.model, p.loss_fn, p.X, p.y, backend="func")
+    g = torch.Generator().manual_seed(3)
+    th = p.theta0 + 0.3 * torch.randn(4, p.d, generator=g, dtype=f64)
+    idx = torch.randint(p.n, (4, 5), generator=g)
+    torch.testing.assert_close(p.batch_grad(th, idx), f.batch_grad(th, idx))
+    torch.testing.assert_close(p.batch_grad(th[0], idx), f.batch_grad(th[0], idx))
+    ref = torch.stack([p.per_sample_grads(th[c])[idx[c]].mean(0) for c in range(4)])
+    torch.testing.assert_close(p.batch_grad(th, idx), ref)
+
+
+# -- ShiftedLoss: the chapters' TorchModel(nn.Linear(1, k), ...) problems, in closed form -------
+def _chapter_quadratic(H, c):
+    n = c.shape[0]
+    return P.TorchModel(nn.Linear(1, c.shape[1], bias=False),
+                        lambda out, t: 0.5 * (out - t) @ H @ (out - t), torch.ones(n, 1, dtype=f64), c)
+
+
+def _compare(a, b, th, idx):
+    for name in ("per_sample_losses", "loss", "per_sample_grads", "grad", "hessian"):
+        torch.testing.assert_close(getattr(a, name)(th), getattr(b, name)(th), msg=name)
+    torch.testing.assert_close(a.batch_grad(th, idx), b.batch_grad(th, idx))
+
+
+def test_shifted_quadratic_reproduces_the_chapter_trick():
+    g = torch.Generator().manual_seed(0)
+    H = torch.tensor([[2.0, 0.3], [0.3, 0.5]], dtype=f64)
+    c = torch.randn(12, 2, generator=g, dtype=f64)
+    th = torch.randn(3, 2, generator=g, dtype=f64)
+    idx = torch.randint(12, (3, 4), generator=g)
+    q = P.ShiftedLoss.quadratic(H, c)
+    _compare(q, _chapter_quadratic(H, c), th, idx)
+    # additive noise: Σ_emp = Cov(H c_i) whatever θ
+    from sgdsde import noise
+
+    S = noise.empirical_covariance(q, th)
+    want = H @ torch.cov(c.T, correction=0) @ H
+    torch.testing.assert_close(S, want.expand_as(S))
+    # with a transform A (the preconditioned chapter line): ½(Aθ − c)ᵀH(Aθ − c)
+    A = torch.tensor([[1.0, 0.2], [0.0, 0.7]], dtype=f64)
+    ref = P.TorchModel(nn.Linear(1, 2, bias=False), lambda out, t: 0.5 * (A @ out - t) @ H @ (A @ out - t),
+                       torch.ones(12, 1, dtype=f64), c)
+    _compare(P.ShiftedLoss.quadratic(H, c, A=A), ref, th, idx)
+
+
+def test_shifted_double_well_and_features_reproduce_the_chapter_trick():
+    g = torch.Generator().manual_seed(1)
+    c = torch.randn(10, 1, generator=g, dtype=f64)
+    th = torch.linspace(-1.5, 1.5, 5, dtype=f64)[:, None]
+    idx = torch.randint(10, (5, 3), generator=g)
+    dw_ref = P.TorchModel(nn.Linear(1, 1, bias=False), lambda out, t: (out**4 / 4 - out**2 / 2 - t * out).sum(),
+                          torch.ones(10, 1, dtype=f64), c)
+    dw = P.ShiftedLoss(lambda t: (t**4 / 4 - t**2 / 2).sum(-1), c, grad=lambda t: t**3 - t)
+    _compare(dw, dw_ref, th, idx)
+    _compare(P.ShiftedLoss(lambda t: (t**4 / 4 - t**2 / 2).sum(-1), c), dw_ref, th, idx)  # autograd ∇f
+    # multiplicative: ℓ_i = hθ²/2 − c_i φ(θ) (the s2_2 'msig' line), φ by its Jacobian
+    s0, s1 = 1.0, 0.4
+
+    def phi(t):
+        return t / 2 * torch.sqrt(s0 + s1 * t**2) + s0 / (2 * s1**0.5) * torch.asinh(t * (s1 / s0) ** 0.5)
+
+    ms_ref = P.TorchModel(nn.Linear(1, 1, bias=False), lambda out, t: (out**2 / 2 - t * phi(out)).sum(),
+                          torch.ones(10, 1, dtype=f64), c)
+    _compare(P.ShiftedLoss(lambda t: (t**2).sum(-1) / 2, c, features=phi, d=1), ms_ref, th, idx)
+
+
+def test_shifted_bad_inputs():
+    c = torch.zeros(4, 2, dtype=f64)
+    with pytest.raises(TypeError, match="f must be callable"):
+        P.ShiftedLoss(3, c)
+    with pytest.raises(TypeError, match="shifts must be a torch.Tensor"):
+        P.ShiftedLoss(lambda t: t.sum(-1), [[0.0]])
+    with pytest.raises(ValueError, match="shifts must be finite"):
+        P.ShiftedLoss(lambda t: t.sum(-1), torch.full((2, 1), float("nan"), dtype=f64))
+    with pytest.raises(ValueError, match="d .* is needed"):
+        P.ShiftedLoss(lambda t: t.sum(-1), c, features=lambda t: t)
+    with pytest.raises(ValueError, match="H must have shape"):
+        P.ShiftedLoss.quadratic(torch.eye(3, dtype=f64), c)

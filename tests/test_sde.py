@@ -12,7 +12,15 @@ import torch
 
 from sgdsde.levy import symmetric_stable
 from sgdsde.problems import LinearRegression, digits_mlp, gaussian_regression
-from sgdsde.sde import DivergenceError, OrnsteinUhlenbeck, Path, _hvp_grad, _normal_, sgd_sde, simulate
+from sgdsde.sde import (
+    DivergenceError,
+    OrnsteinUhlenbeck,
+    Path,
+    _hvp_grad,
+    _normal_,
+    sgd_sde,
+    simulate,
+)
 from sgdsde.stats import assert_within_se, cov_se, mean_se
 
 f64 = torch.float64

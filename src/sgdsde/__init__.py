@@ -4,6 +4,7 @@ Floors (lower never imports higher): ``problems`` ← ``sampling`` ← ``sgd`` /
 ``levy``, ``fokker_planck`` and ``stats`` stand alone; ``experiments`` sits on top. The book's own
 tooling (claims, ledger, figure style, page seed) is :mod:`sgdsde.book`, which no engine imports.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

@@ -18,10 +18,11 @@ ones allowed) of exactly ``nn.Linear``, ``nn.Tanh``, ``nn.ReLU``, ``nn.Sigmoid``
 with no module hooks (global ``nn.Module`` hooks are not consulted), no buffers, no parametrisations, no shared layers, at least one Linear, and 2-D data
 ``X (n, in_features)``. Anything else returns ``None`` and the caller keeps ``torch.func``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import accumulate
-from typing import Callable
 
 import torch
 from torch import nn
@@ -46,8 +47,10 @@ class _Linear:
 
 
 def _has_hooks(m: nn.Module) -> bool:
-    return any(getattr(m, k, None) for k in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
-                                             "_backward_pre_hooks"))
+    return any(
+        getattr(m, k, None)
+        for k in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+    )
 
 
 def _leaves(m: nn.Module, prefix: str = ""):
@@ -92,8 +95,14 @@ def plan(model: nn.Module, names: list[str], numels: list[int], X: torch.Tensor)
                 expected.append(bk)
             if wk not in offsets or (m.bias is not None and bk not in offsets):
                 return None
-            prog.append(_Linear(offsets[wk], offsets[bk] if m.bias is not None else None,
-                                m.out_features, m.in_features))
+            prog.append(
+                _Linear(
+                    offsets[wk],
+                    offsets[bk] if m.bias is not None else None,
+                    m.out_features,
+                    m.in_features,
+                )
+            )
         elif type(m) in _ACTS:
             if any(True for _ in m.parameters(recurse=True)):
                 return None
@@ -112,7 +121,8 @@ def _forward(prog: list, theta: torch.Tensor, X: torch.Tensor):
     """Batched forward for θ ``(C, d)`` (contiguous, no grad): output, Linear inputs a_l, pre-activations z_l."""
     C = theta.shape[0]
     a = X.detach()  # (n, in) shared by every chain; later (C, n, width)
-    inputs, zs = [], []
+    inputs: list[torch.Tensor] = []
+    zs: list[torch.Tensor] = []
     for step in prog:
         if isinstance(step, _Linear):
             W = theta[:, step.w : step.w + step.out * step.inp].view(C, step.out, step.inp)
@@ -132,11 +142,13 @@ def _forward(prog: list, theta: torch.Tensor, X: torch.Tensor):
 def _deltas(prog, theta, X, y, loss_fn, mean: bool):
     """(Linear inputs a_l, δ_l = ∂(Σ_i ℓ_i)/∂z_l ``(C, n, out_l)``).
 
-    With ``mean``, the δ_l of (1/n) Σ_i ℓ_i instead.
+    With ``mean``, the δ_l of (1/n) Σ_i ℓ_i instead. ``X`` is ``(n, in)`` shared by the chains or
+    ``(C, n, in)`` per chain (then ``y`` is ``(C, n, ...)``, a minibatch per chain).
     """
     with torch.enable_grad():
         out, inputs, zs = _forward(prog, theta, X)
-        losses = vmap(vmap(loss_fn), in_dims=(0, None))(out, y)  # (C, n)
+        y_dim = 0 if X.ndim == 3 else None
+        losses = vmap(vmap(loss_fn), in_dims=(0, y_dim))(out, y)  # (C, n)
         total = losses.mean(-1).sum() if mean else losses.sum()
         if total.requires_grad:
             deltas = torch.autograd.grad(total, zs, allow_unused=True)
@@ -165,8 +177,14 @@ def usable(theta: torch.Tensor) -> bool:
     return True
 
 
-def per_sample_grads(prog: list, theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
-                     loss_fn: Callable, out: torch.Tensor) -> torch.Tensor:
+def per_sample_grads(
+    prog: list,
+    theta: torch.Tensor,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: Callable,
+    out: torch.Tensor,
+) -> torch.Tensor:
     """g_i(θ) for θ ``(C, d)`` → ``(C, n, d)``, written in place into ``out`` (contiguous, C·n·d numbers)."""
     theta = theta.detach().contiguous()
     C, d = theta.shape
@@ -183,9 +201,13 @@ def per_sample_grads(prog: list, theta: torch.Tensor, X: torch.Tensor, y: torch.
     return G
 
 
-def mean_grad(prog: list, theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
-              loss_fn: Callable) -> torch.Tensor:
-    """g_n(θ) = (1/n) Σ_i g_i(θ) for θ ``(C, d)`` → ``(C, d)``: Σ_i δ_{l,i} a_{l,i}ᵀ, one matmul per layer."""
+def mean_grad(
+    prog: list, theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor, loss_fn: Callable
+) -> torch.Tensor:
+    """g_n(θ) = (1/n) Σ_i g_i(θ) for θ ``(C, d)`` → ``(C, d)``: Σ_i δ_{l,i} a_{l,i}ᵀ, one matmul per layer.
+
+    With ``X (C, B, in)`` and ``y (C, B, ...)`` (a minibatch per chain) this is g_B per chain.
+    """
     theta = theta.detach().contiguous()
     C, d = theta.shape
     inputs, deltas = _deltas(prog, theta, X, y, loss_fn, mean=True)  # δ already carries the 1/n
@@ -193,7 +215,9 @@ def mean_grad(prog: list, theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
     with torch.no_grad():
         for step, a, delta in zip((s for s in prog if isinstance(s, _Linear)), inputs, deltas):
             k = step.out * step.inp
-            g[:, step.w : step.w + k].view(C, step.out, step.inp).copy_(delta.mT @ a)  # Σ_i δ_i a_iᵀ
+            g[:, step.w : step.w + k].view(C, step.out, step.inp).copy_(
+                delta.mT @ a
+            )  # Σ_i δ_i a_iᵀ
             if step.b is not None:
                 g[:, step.b : step.b + step.out].copy_(delta.sum(1))
     return g

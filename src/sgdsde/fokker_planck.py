@@ -28,10 +28,11 @@ Examples
 >>> float((p - exact).abs().max()) < 1e-3
 True
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import scipy.sparse as sps
@@ -63,8 +64,9 @@ def _values(f, x: torch.Tensor, name: str) -> torch.Tensor:
     try:
         v = torch.broadcast_to(v, x.shape)
     except RuntimeError as exc:
-        raise ValueError(f"{name} must give values of shape {tuple(x.shape)} on the grid, "
-                         f"got {tuple(v.shape)}") from exc
+        raise ValueError(
+            f"{name} must give values of shape {tuple(x.shape)} on the grid, got {tuple(v.shape)}"
+        ) from exc
     if not bool(torch.isfinite(v).all()):
         raise ValueError(f"{name} is not finite on the grid")
     return v
@@ -122,8 +124,12 @@ def stationary_density_1d(drift, diffusion_sq, grid) -> torch.Tensor:
     if not bool((a > 0).all()):
         raise ValueError("diffusion_sq must be > 0 on the grid (the formula divides by a(x))")
     f = 2.0 * b / a
-    cum = torch.cat([torch.zeros(1, dtype=x.dtype, device=x.device),
-                     torch.cumsum(0.5 * (f[1:] + f[:-1]) * dx, 0)])
+    cum = torch.cat(
+        [
+            torch.zeros(1, dtype=x.dtype, device=x.device),
+            torch.cumsum(0.5 * (f[1:] + f[:-1]) * dx, 0),
+        ]
+    )
     logp = cum - torch.log(a)
     p = torch.exp(logp - logp.max())
     return p / torch.trapezoid(p, x)
@@ -174,8 +180,9 @@ class Stationary2D:
 
 def _uniform(g: torch.Tensor, name: str) -> float:
     if g.numel() < MIN_POINTS:
-        raise ValueError(f"{name} too coarse: need at least {MIN_POINTS} points per axis, "
-                         f"got {g.numel()}")
+        raise ValueError(
+            f"{name} too coarse: need at least {MIN_POINTS} points per axis, got {g.numel()}"
+        )
     d = torch.diff(g.double())
     h = float(d.mean())
     if not h > 0 or float((d - h).abs().max()) > 1e-8 * abs(h) + 1e-12:
@@ -254,14 +261,17 @@ def solve_stationary_2d(drift: Callable, diffusion: Callable, grid_x, grid_y) ->
     Y, X = torch.meshgrid(gy, gx, indexing="ij")  # (ny, nx)
     b = torch.as_tensor(drift(X, Y), dtype=torch.float64)
     if b.shape != (ny, nx, 2):
-        raise ValueError(f"drift(X, Y) must return shape (ny, nx, 2) = ({ny}, {nx}, 2), "
-                         f"got {tuple(b.shape)}")
+        raise ValueError(
+            f"drift(X, Y) must return shape (ny, nx, 2) = ({ny}, {nx}, 2), got {tuple(b.shape)}"
+        )
     a = torch.as_tensor(diffusion(X, Y), dtype=torch.float64)
     try:
         a = torch.broadcast_to(a, (ny, nx, 2, 2))
     except RuntimeError as exc:
-        raise ValueError(f"diffusion(X, Y) must return shape (ny, nx, 2, 2) = ({ny}, {nx}, 2, 2) "
-                         f"or broadcastable, got {tuple(a.shape)}") from exc
+        raise ValueError(
+            f"diffusion(X, Y) must return shape (ny, nx, 2, 2) = ({ny}, {nx}, 2, 2) "
+            f"or broadcastable, got {tuple(a.shape)}"
+        ) from exc
     if not (bool(torch.isfinite(b).all()) and bool(torch.isfinite(a).all())):
         raise ValueError("drift and diffusion must be finite on the grid")
     axx, ayy, axy, ayx = a[..., 0, 0], a[..., 1, 1], a[..., 0, 1], a[..., 1, 0]
@@ -269,10 +279,14 @@ def solve_stationary_2d(drift: Callable, diffusion: Callable, grid_x, grid_y) ->
         raise ValueError("diffusion matrix a must be symmetric")
     if not (bool((axx > 0).all()) and bool((axx * ayy - axy * ayx > 0).all())):
         raise ValueError("diffusion matrix a must be positive definite at every grid point")
-    peclet = max(float((b[..., 0].abs() * hx / axx).max()), float((b[..., 1].abs() * hy / ayy).max()))
+    peclet = max(
+        float((b[..., 0].abs() * hx / axx).max()), float((b[..., 1].abs() * hy / ayy).max())
+    )
     if peclet > 1.0:
-        raise ValueError(f"grid too coarse for the drift: cell Péclet number |b_i| h_i / a_ii = "
-                         f"{peclet:.3g} > 1; refine the grid (spacing below the diffusion length)")
+        raise ValueError(
+            f"grid too coarse for the drift: cell Péclet number |b_i| h_i / a_ii = "
+            f"{peclet:.3g} > 1; refine the grid (spacing below the diffusion length)"
+        )
 
     npy = lambda t: t.reshape(-1).cpu().numpy()  # noqa: E731  (row-major: index j*nx + i)
     bx, by = sps.diags(npy(b[..., 0])), sps.diags(npy(b[..., 1]))
@@ -280,13 +294,11 @@ def solve_stationary_2d(drift: Callable, diffusion: Callable, grid_x, grid_y) ->
     Ix, Iy = sps.eye(nx, format="csr"), sps.eye(ny, format="csr")
     Exm, Exp = _shifts(nx)
     Eym, Eyp = _shifts(ny)
-    Sxm, Sxp = sps.kron(Iy, Exm), sps.kron(Iy, Exp)            # x-faces: ny*(nx-1) rows
-    Sym, Syp = sps.kron(Eym, Ix), sps.kron(Eyp, Ix)            # y-faces: (ny-1)*nx rows
+    Sxm, Sxp = sps.kron(Iy, Exm), sps.kron(Iy, Exp)  # x-faces: ny*(nx-1) rows
+    Sym, Syp = sps.kron(Eym, Ix), sps.kron(Eyp, Ix)  # y-faces: (ny-1)*nx rows
     Dyc, Dxc = sps.kron(_central_1d(ny, hy), Ix), sps.kron(Iy, _central_1d(nx, hx))
-    Fx = (0.5 * (Sxm + Sxp) @ bx - (0.5 / hx) * (Sxp - Sxm) @ Axx
-          - 0.25 * (Sxm + Sxp) @ Dyc @ Axy)
-    Fy = (0.5 * (Sym + Syp) @ by - (0.5 / hy) * (Syp - Sym) @ Ayy
-          - 0.25 * (Sym + Syp) @ Dxc @ Axy)
+    Fx = 0.5 * (Sxm + Sxp) @ bx - (0.5 / hx) * (Sxp - Sxm) @ Axx - 0.25 * (Sxm + Sxp) @ Dyc @ Axy
+    Fy = 0.5 * (Sym + Syp) @ by - (0.5 / hy) * (Syp - Sym) @ Ayy - 0.25 * (Sym + Syp) @ Dxc @ Axy
     # divergence of face fluxes (outgoing positive): Σ_faces = -(S+ - S-)^T
     L = ((Sxp - Sxm).T @ Fx / hx + (Syp - Sym).T @ Fy / hy).tocsr()
 
@@ -310,6 +322,14 @@ def solve_stationary_2d(drift: Callable, diffusion: Callable, grid_x, grid_y) ->
     jy[:-1, :] += 0.5 * jy_f
     jy[1:, :] += 0.5 * jy_f
     dtype = torch.float64
-    return Stationary2D(x=gx, y=gy, p=torch.as_tensor(p.reshape(ny, nx), dtype=dtype),
-                        j=torch.as_tensor(np.stack([jx, jy], -1), dtype=dtype), residual=res,
-                        peclet=peclet, generator=L, hx=hx, hy=hy)
+    return Stationary2D(
+        x=gx,
+        y=gy,
+        p=torch.as_tensor(p.reshape(ny, nx), dtype=dtype),
+        j=torch.as_tensor(np.stack([jx, jy], -1), dtype=dtype),
+        residual=res,
+        peclet=peclet,
+        generator=L,
+        hx=hx,
+        hy=hy,
+    )

@@ -20,6 +20,7 @@ Examples
 >>> abs(float(tail_index_mohammadi(x)) - 1.5) < 0.1
 True
 """
+
 from __future__ import annotations
 
 import math
@@ -63,7 +64,9 @@ def check_alpha(alpha, name: str = "alpha") -> float:
     """
     if isinstance(alpha, torch.Tensor):
         if alpha.numel() != 1:
-            raise TypeError(f"{name} must be a real scalar, got a tensor of shape {tuple(alpha.shape)}")
+            raise TypeError(
+                f"{name} must be a real scalar, got a tensor of shape {tuple(alpha.shape)}"
+            )
         alpha = alpha.item()
     if isinstance(alpha, bool) or not isinstance(alpha, Real):
         raise TypeError(f"{name} must be a real number in (0, 2], got {type(alpha).__name__}")
@@ -85,9 +88,16 @@ def _size_tuple(size) -> tuple[int, ...]:
     return size
 
 
-def symmetric_stable(alpha, size, *, scale=1.0, generator: torch.Generator | None = None,
-                     dtype: torch.dtype = torch.float64, device=None, out: torch.Tensor | None = None
-                     ) -> torch.Tensor:
+def symmetric_stable(
+    alpha,
+    size,
+    *,
+    scale=1.0,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
+    device=None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Draw symmetric α-stable variables by Chambers–Mallows–Stuck.
 
     With :math:`V \\sim \\mathcal U(-\\pi/2, \\pi/2)` and :math:`W \\sim \\mathrm{Exp}(1)`
@@ -161,7 +171,7 @@ def symmetric_stable(alpha, size, *, scale=1.0, generator: torch.Generator | Non
     else:
         w = torch.empty(size, dtype=dtype, device=device).exponential_(generator=generator)
         w.clamp_(min=tiny)
-        cos_v = torch.cos(v).clamp_(min=tiny)     # cos V > 0 on (-pi/2, pi/2); guard rounding
+        cos_v = torch.cos(v).clamp_(min=tiny)  # cos V > 0 on (-pi/2, pi/2); guard rounding
         # t = cos((1 - alpha) V) / W  (> 0 since |(1 - alpha) V| < pi/2 for alpha in (0, 2])
         t = torch.cos(v * (1.0 - alpha)).clamp_(min=tiny).div_(w)
         # S = sin(alpha V) * exp(((1 - alpha)/alpha) log t - (1/alpha) log cos V): one exp, two logs

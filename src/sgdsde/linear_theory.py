@@ -6,7 +6,8 @@ M = E[δδᵀ] (vectorised row-major, ``vec M`` of length d²) obeys an exact li
 
 * ``K = (1/n) Σ_i x_i x_iᵀ ⊗ x_i x_iᵀ`` (the features' fourth-moment operator, ``(d², d²)``),
 * ``H⊗H`` and ``H⊕H = H⊗I + I⊗H`` (``(d², d²)``),
-* ``c = 1`` with replacement, ``c = (n − B)/(n − 1)`` without (:func:`sgdsde.noise.finite_population_factor`),
+* ``c = 1`` with replacement, ``c = (n − B)/(n − 1)`` without (the scheme's
+  :meth:`sgdsde.sampling.SamplingScheme.cov_factor`, e.g. ``sampling.cov_factor(scheme, n, B)``),
 * ``Σ̂ = Σ_emp(θ̂)``,
 
 one has E[H_B ⊗ H_B] = H⊗H + (c/B)(K − H⊗H), E[b_B b_Bᵀ] = (c/B)Σ̂ and
@@ -21,6 +22,7 @@ the stationary excess loss is E[L_n(θ) − L_n(θ̂)] = tr(HM)/2. Every functio
 as a :class:`MomentOperators` built once by :func:`moment_operators`; dtype and device follow the
 problem.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,6 +31,7 @@ from numbers import Real
 
 import torch
 
+from ._validate import as_int
 from .noise import empirical_covariance
 from .problems import LinearRegression
 
@@ -89,7 +92,9 @@ class MomentOperators:
         return self.Sigma.reshape(-1)
 
 
-def moment_operators(problem: LinearRegression, theta: torch.Tensor | None = None) -> MomentOperators:
+def moment_operators(
+    problem: LinearRegression, theta: torch.Tensor | None = None
+) -> MomentOperators:
     """Build H, Σ̂, K, H⊗H and H⊕H for ``problem`` at ``theta`` (default: its minimiser θ̂).
 
     Parameters
@@ -112,36 +117,50 @@ def moment_operators(problem: LinearRegression, theta: torch.Tensor | None = Non
     (True, True)
     """
     if not isinstance(problem, LinearRegression):
-        raise TypeError(f"problem must be an sgdsde.problems.LinearRegression, got {type(problem).__name__}")
+        raise TypeError(
+            f"problem must be an sgdsde.problems.LinearRegression, got {type(problem).__name__}"
+        )
     theta = problem.minimizer() if theta is None else theta
     if not isinstance(theta, torch.Tensor) or theta.shape != (problem.d,):
-        raise ValueError(f"theta must be a tensor of shape (d,) = ({problem.d},); got "
-                         f"{tuple(theta.shape) if isinstance(theta, torch.Tensor) else type(theta).__name__}")
+        raise ValueError(
+            f"theta must be a tensor of shape (d,) = ({problem.d},); got "
+            f"{tuple(theta.shape) if isinstance(theta, torch.Tensor) else type(theta).__name__}"
+        )
     X, d = problem.X, problem.d
     H = problem.hessian(theta)
     I_d = torch.eye(d, dtype=H.dtype, device=H.device)
     K = torch.einsum("ia,ib,ic,id->abcd", X, X, X, X).reshape(d**2, d**2) / problem.n
-    return MomentOperators(problem=problem, theta=theta, H=H, Sigma=empirical_covariance(problem, theta),
-                           K=K, HH=torch.kron(H, H), Hsum=torch.kron(H, I_d) + torch.kron(I_d, H))
+    return MomentOperators(
+        problem=problem,
+        theta=theta,
+        H=H,
+        Sigma=empirical_covariance(problem, theta),
+        K=K,
+        HH=torch.kron(H, H),
+        Hsum=torch.kron(H, I_d) + torch.kron(I_d, H),
+    )
 
 
 def _check_ops(ops) -> None:
     if not isinstance(ops, MomentOperators):
-        raise TypeError(f"ops must be a MomentOperators (from moment_operators), got {type(ops).__name__}")
+        raise TypeError(
+            f"ops must be a MomentOperators (from moment_operators), got {type(ops).__name__}"
+        )
 
 
 def _check_lr(lr) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not (math.isfinite(lr) and lr > 0):
+    if (
+        isinstance(lr, bool)
+        or not isinstance(lr, Real)
+        or not (math.isfinite(lr) and float(lr) > 0)
+    ):
         raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
     return float(lr)
 
 
 def _check_Bc(batch_size, c) -> tuple[int, float]:
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool):
-        raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    if isinstance(c, bool) or not isinstance(c, Real) or not 0 <= c <= 1:
+    batch_size = as_int("batch_size", batch_size, min=1)
+    if isinstance(c, bool) or not isinstance(c, Real) or not 0 <= float(c) <= 1:
         raise ValueError(f"c (the finite-population factor) must be in [0, 1]; got {c!r}")
     return batch_size, float(c)
 
@@ -151,8 +170,10 @@ def _psd_or_raise(M: torch.Tensor, what: str) -> torch.Tensor:
     lam = torch.linalg.eigvalsh((M + M.mT) / 2)
     tol = 1e-8 * lam.abs().amax(-1).clamp_min(torch.finfo(M.dtype).tiny)
     if not bool(torch.isfinite(M).all()) or bool((lam.amin(-1) < -tol).any()):
-        raise ValueError(f"{what}: no stationary second moment (the solution is not positive semi-definite); "
-                         "lr is at or beyond the mean-square stability edge")
+        raise ValueError(
+            f"{what}: no stationary second moment (the solution is not positive semi-definite); "
+            "lr is at or beyond the mean-square stability edge"
+        )
     return M
 
 
@@ -171,7 +192,9 @@ def batch_hessian_moment(ops: MomentOperators, batch_size: int, c: float = 1.0) 
     return ops.HH + c * (ops.K - ops.HH) / B
 
 
-def sgd_moment_operator(ops: MomentOperators, lr: float, batch_size: int, c: float = 1.0) -> torch.Tensor:
+def sgd_moment_operator(
+    ops: MomentOperators, lr: float, batch_size: int, c: float = 1.0
+) -> torch.Tensor:
     """T(η) = I − η(H⊕H) + η² E[H_B⊗H_B], the linear part of SGD's moment recursion: ``(d², d²)``.
 
     ``vec M_{k+1} = T(η) vec M_k + η²(c/B) vec Σ̂``.
@@ -207,7 +230,9 @@ def sgd_stability_edge(ops: MomentOperators, batch_size: int, c: float = 1.0) ->
     return float(1 / torch.linalg.eigvals(torch.linalg.solve(ops.Hsum, E2)).real.max())
 
 
-def stationary_moment_sgd(ops: MomentOperators, lr: float, batch_size: int, c: float = 1.0) -> torch.Tensor:
+def stationary_moment_sgd(
+    ops: MomentOperators, lr: float, batch_size: int, c: float = 1.0
+) -> torch.Tensor:
     """SGD's stationary M: [H⊕H − η H⊗H − (ηc/B)(K − H⊗H)] vec M = (ηc/B) vec Σ̂. Returns ``(d, d)``.
 
     Raises ValueError when there is no stationary state (η at or beyond :func:`sgd_stability_edge`,
@@ -225,11 +250,15 @@ def stationary_moment_sgd(ops: MomentOperators, lr: float, batch_size: int, c: f
     _check_ops(ops)
     eta = _check_lr(lr)
     B, c = _check_Bc(batch_size, c)
-    M = torch.linalg.solve(ops.Hsum - eta * ops.HH - eta * c * (ops.K - ops.HH) / B, eta * c * ops.S / B)
+    M = torch.linalg.solve(
+        ops.Hsum - eta * ops.HH - eta * c * (ops.K - ops.HH) / B, eta * c * ops.S / B
+    )
     return _psd_or_raise(M, "stationary_moment_sgd")
 
 
-def stationary_moment_sde(ops: MomentOperators, lr: float, batch_size: int, c: float = 1.0) -> torch.Tensor:
+def stationary_moment_sde(
+    ops: MomentOperators, lr: float, batch_size: int, c: float = 1.0
+) -> torch.Tensor:
     """The SDE (23)'s stationary M: [H⊕H − (ηc/B)(K − H⊗H)] vec M = (ηc/B) vec Σ̂. Returns ``(d, d)``.
 
     It differs from :func:`stationary_moment_sgd` by exactly the term η H⊗H (the finite step).
@@ -248,7 +277,9 @@ def stationary_moment_sde(ops: MomentOperators, lr: float, batch_size: int, c: f
     return _psd_or_raise(M, "stationary_moment_sde")
 
 
-def stationary_moment_additive(ops: MomentOperators, lr: float, batch_size: int, c: float = 1.0) -> torch.Tensor:
+def stationary_moment_additive(
+    ops: MomentOperators, lr: float, batch_size: int, c: float = 1.0
+) -> torch.Tensor:
     """The constant-Σ SDE's stationary M, the Lyapunov equation HM + MH = (ηc/B)Σ̂. Returns ``(d, d)``.
 
     Its excess loss has the closed form tr(HM)/2 = ηc tr Σ̂/(4B).
@@ -280,8 +311,10 @@ def excess_loss(ops: MomentOperators, M: torch.Tensor) -> float:
     """
     _check_ops(ops)
     if not isinstance(M, torch.Tensor) or M.shape != (ops.d, ops.d):
-        raise ValueError(f"M must be a tensor of shape (d, d) = ({ops.d}, {ops.d}); got "
-                         f"{tuple(M.shape) if isinstance(M, torch.Tensor) else type(M).__name__}")
+        raise ValueError(
+            f"M must be a tensor of shape (d, d) = ({ops.d}, {ops.d}); got "
+            f"{tuple(M.shape) if isinstance(M, torch.Tensor) else type(M).__name__}"
+        )
     return 0.5 * float((ops.H * M).sum())
 
 
@@ -300,8 +333,9 @@ def _check_M0(M0, ops) -> torch.Tensor:
     return M0.reshape(-1).to(dtype=ops.H.dtype, device=ops.H.device)
 
 
-def sgd_moment_path(ops: MomentOperators, lrs, batch_size: int, c: float = 1.0,
-                    M0: torch.Tensor | None = None) -> torch.Tensor:
+def sgd_moment_path(
+    ops: MomentOperators, lrs, batch_size: int, c: float = 1.0, M0: torch.Tensor | None = None
+) -> torch.Tensor:
     """SGD's exact second moments along a schedule: M_{k+1} = T(η_k) M_k + η_k²(c/B) Σ̂.
 
     Parameters
@@ -330,18 +364,21 @@ def sgd_moment_path(ops: MomentOperators, lrs, batch_size: int, c: float = 1.0,
     lrs = _check_lrs(lrs, ops)
     M = _check_M0(M0, ops)
     I = torch.eye(ops.d**2, dtype=ops.H.dtype, device=ops.H.device)
-    out = [M]
+    Ms = [M]
     for e in lrs.tolist():
         M = (I - e * ops.Hsum + e**2 * batch_hessian_moment(ops, B, c)) @ M + e**2 * c * ops.S / B
-        out.append(M)
-    out = torch.stack(out).reshape(-1, ops.d, ops.d)
+        Ms.append(M)
+    out = torch.stack(Ms).reshape(-1, ops.d, ops.d)
     if not bool(torch.isfinite(out).all()):
-        raise ValueError("sgd_moment_path: the second moment overflowed (steps beyond the stability edge)")
+        raise ValueError(
+            "sgd_moment_path: the second moment overflowed (steps beyond the stability edge)"
+        )
     return out
 
 
-def sde_moment_path(ops: MomentOperators, lrs, batch_size: int, c: float = 1.0,
-                    M0: torch.Tensor | None = None) -> torch.Tensor:
+def sde_moment_path(
+    ops: MomentOperators, lrs, batch_size: int, c: float = 1.0, M0: torch.Tensor | None = None
+) -> torch.Tensor:
     """Exact second moments of the time-changed SDE (23) at the times t_k = Σ_{j<k} η_j.
 
     On [t_k, t_k + η_k) the SDE dθ = −∇L_n dt + √(η_k c/B · Σ_emp(θ)) dW has
@@ -371,12 +408,12 @@ def sde_moment_path(ops: MomentOperators, lrs, batch_size: int, c: float = 1.0,
     M = _check_M0(M0, ops)
     A = ops.Hsum - (etas * c / B)[:, None, None] * (ops.K - ops.HH)
     Ek = torch.linalg.matrix_exp(-A * etas[:, None, None])
-    inh = torch.linalg.solve(A, (etas * c / B)[:, None] * ops.S)          # A_k⁻¹ (η_k c/B) Σ̂
-    out = [M]
+    inh = torch.linalg.solve(A, (etas * c / B)[:, None] * ops.S)  # A_k⁻¹ (η_k c/B) Σ̂
+    Ms = [M]
     for k in range(etas.shape[0]):
         M = Ek[k] @ M + inh[k] - Ek[k] @ inh[k]
-        out.append(M)
-    out = torch.stack(out).reshape(-1, ops.d, ops.d)
+        Ms.append(M)
+    out = torch.stack(Ms).reshape(-1, ops.d, ops.d)
     if not bool(torch.isfinite(out).all()):
         raise ValueError("sde_moment_path: the second moment overflowed (A(η) not stable)")
     return out

@@ -10,14 +10,16 @@ With G the per-sample gradients ``(n, d)`` at θ and g_n their mean,
 
 Every function accepts θ ``(d,)`` or ``(..., d)`` and keeps the leading shape.
 """
+
 from __future__ import annotations
 
 import math
 
 import torch
 
+from ._validate import as_int
 from .problems import Problem
-from .sampling import SCHEMES, make_sampler
+from .sampling import SCHEMES, WithoutReplacement, get_scheme, make_sampler
 
 __all__ = [
     "empirical_covariance",
@@ -37,15 +39,22 @@ def _check_problem(problem) -> None:
         raise TypeError(f"problem must be an sgdsde.problems.Problem, got {type(problem).__name__}")
 
 
+def _count(name: str, v, lo: int) -> int:
+    """An int (or numpy integer) >= lo, else a ValueError in one wording."""
+    try:
+        return as_int(name, v, min=lo)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an int >= {lo}; got {v!r}") from None
+
+
 def _check_batch(n: int, batch_size, sampling: str) -> int:
-    if sampling not in SCHEMES:
+    if not isinstance(sampling, str) or sampling not in SCHEMES:
         raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool):
-        raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    if sampling != "with_replacement" and batch_size > n:
-        raise ValueError(f"batch_size must be in [1, n] = [1, {n}] for {sampling!r}; got {batch_size}")
+    batch_size = as_int("batch_size", batch_size, min=1)
+    if get_scheme(sampling).distinct and batch_size > n:
+        raise ValueError(
+            f"batch_size must be in [1, n] = [1, {n}] for {sampling!r}; got {batch_size}"
+        )
     return batch_size
 
 
@@ -85,27 +94,30 @@ def empirical_covariance(problem: Problem, theta: torch.Tensor) -> torch.Tensor:
 def finite_population_factor(n: int, batch_size: int) -> float:
     """The finite-population correction (n − B)/(n − 1) for 1 ≤ B ≤ n (0 when n = 1).
 
+    The covariance factor of sampling without replacement,
+    :meth:`sgdsde.sampling.WithoutReplacement.cov_factor` (also that of one reshuffled batch).
+
     Examples
     --------
     >>> finite_population_factor(10, 1), finite_population_factor(10, 10)
     (1.0, 0.0)
     """
-    for name, v in (("n", n), ("batch_size", batch_size)):
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if n < 1 or not 1 <= batch_size <= n:
+    n = as_int("n", n, min=1)
+    batch_size = as_int("batch_size", batch_size)
+    if not 1 <= batch_size <= n:
         raise ValueError(
             f"need n >= 1 and batch_size in [1, n] = [1, {n}]; got n={n}, batch_size={batch_size}"
         )
-    return 0.0 if n == 1 else (n - batch_size) / (n - 1)
+    return WithoutReplacement(n, batch_size).cov_factor()
 
 
 def _scheme_factor(n: int, batch_size: int, sampling: str) -> float:
-    return 1.0 if sampling == "with_replacement" else finite_population_factor(n, batch_size)
+    return get_scheme(sampling)(n, batch_size).cov_factor()
 
 
-def minibatch_covariance(problem: Problem, theta: torch.Tensor, batch_size: int,
-                         sampling: str = "with_replacement") -> torch.Tensor:
+def minibatch_covariance(
+    problem: Problem, theta: torch.Tensor, batch_size: int, sampling: str = "with_replacement"
+) -> torch.Tensor:
     """Exact ``Cov[g_B(θ) | D_n]`` for one batch of ``sampling``: ``(..., d, d)``.
 
     Σ_emp/B with replacement; (n−B)/(n−1)·Σ_emp/B without replacement and for ``"reshuffle"``
@@ -124,8 +136,15 @@ def minibatch_covariance(problem: Problem, theta: torch.Tensor, batch_size: int,
     return empirical_covariance(problem, theta) * (_scheme_factor(problem.n, B, sampling) / B)
 
 
-def sample_batch_grads(problem: Problem, theta: torch.Tensor, batch_size: int, m: int, *,
-                       sampling: str = "with_replacement", seed: int = 0) -> torch.Tensor:
+def sample_batch_grads(
+    problem: Problem,
+    theta: torch.Tensor,
+    batch_size: int,
+    m: int,
+    *,
+    sampling: str = "with_replacement",
+    seed: int = 0,
+) -> torch.Tensor:
     """m independent minibatch gradients g_{B_1}(θ), …, g_{B_m}(θ) at a fixed θ: ``(..., m, d)``.
 
     Each batch is drawn independently (for ``"reshuffle"``: the first batch of an independent
@@ -140,8 +159,7 @@ def sample_batch_grads(problem: Problem, theta: torch.Tensor, batch_size: int, m
     """
     _check_problem(problem)
     B = _check_batch(problem.n, batch_size, sampling)
-    if not isinstance(m, int) or m < 1:
-        raise ValueError(f"m (number of batches) must be an int >= 1; got {m!r}")
+    m = _count("m (number of batches)", m, 1)
     theta = problem._theta(theta)
     lead = theta.shape[:-1]
     c = math.prod(lead)
@@ -151,8 +169,15 @@ def sample_batch_grads(problem: Problem, theta: torch.Tensor, batch_size: int, m
     return problem.batch_grad(th, idx).reshape(*lead, m, problem.d)
 
 
-def estimate_covariance(problem: Problem, theta: torch.Tensor, batch_size: int, m: int, *,
-                        sampling: str = "with_replacement", seed: int = 0) -> torch.Tensor:
+def estimate_covariance(
+    problem: Problem,
+    theta: torch.Tensor,
+    batch_size: int,
+    m: int,
+    *,
+    sampling: str = "with_replacement",
+    seed: int = 0,
+) -> torch.Tensor:
     """The notes' §1.8.5 estimator Σ̂ = B/(m−1) Σ_j (g_{B_j} − ḡ)(g_{B_j} − ḡ)ᵀ (``(..., d, d)``).
 
     ``m`` independent batches at the same θ (see :func:`sample_batch_grads`).
@@ -166,16 +191,21 @@ def estimate_covariance(problem: Problem, theta: torch.Tensor, batch_size: int, 
     >>> estimate_covariance(p, p.theta0, 4, m=50).shape
     torch.Size([3, 3])
     """
-    if not isinstance(m, int) or m < 2:
-        raise ValueError(f"m (number of batches) must be an int >= 2; got {m!r}")
+    m = _count("m (number of batches)", m, 2)
     g = sample_batch_grads(problem, theta, batch_size, m, sampling=sampling, seed=seed)
     c = g - g.mean(-2, keepdim=True)
     return (c.mT @ c) * (batch_size / (m - 1))
 
 
-def sample_gaussian_noise(F: torch.Tensor, batch_size: int, samples: int, *,
-                          sampling: str = "with_replacement", n: int | None = None,
-                          generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_gaussian_noise(
+    F: torch.Tensor,
+    batch_size: int,
+    samples: int,
+    *,
+    sampling: str = "with_replacement",
+    n: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Draws of N(0, c·FᵀF/B) through the factor: √(c/B)·zF with z ~ N(0, I_n) ``(samples, n)``.
 
     c = 1 with replacement, (n−B)/(n−1) otherwise (``n`` defaults to ``F.shape[-2]``). F is
@@ -192,8 +222,7 @@ def sample_gaussian_noise(F: torch.Tensor, batch_size: int, samples: int, *,
     n_rows = F.shape[0]
     n = n_rows if n is None else n
     B = _check_batch(n, batch_size, sampling)
-    if not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples must be an int >= 1; got {samples!r}")
+    samples = _count("samples", samples, 1)
     z = torch.randn(samples, n_rows, generator=generator, dtype=F.dtype, device=F.device)
     return (z @ F) * math.sqrt(_scheme_factor(n, B, sampling) / B)
 
@@ -208,8 +237,9 @@ def _complete(V: torch.Tensor, r: int, gen: torch.Generator) -> torch.Tensor:
     return torch.cat([V[:, :r], Q[:, r:]], -1)
 
 
-def top_eigen(problem: Problem, theta: torch.Tensor, k: int, *, method: str = "auto",
-              max_exact: int = 4096):
+def top_eigen(
+    problem: Problem, theta: torch.Tensor, k: int, *, method: str = "auto", max_exact: int = 4096
+):
     """The k largest eigenpairs of Σ_emp(θ) = FᵀF, in descending order, without forming d×d for d > n.
 
     ``method="exact"``: eigh of the smaller Gram matrix: FFᵀ ``(n, n)`` when n < d (eigenvectors
@@ -251,8 +281,11 @@ def top_eigen(problem: Problem, theta: torch.Tensor, k: int, *, method: str = "a
     if method == "lowrank":
         if k > min(n, d):
             raise ValueError(f"method='lowrank' needs k <= min(n, d) = {min(n, d)}; got {k}")
-        devs = [F.device.index if F.device.index is not None else torch.cuda.current_device()] \
-            if F.device.type == "cuda" else []
+        devs = (
+            [F.device.index if F.device.index is not None else torch.cuda.current_device()]
+            if F.device.type == "cuda"
+            else []
+        )
         with torch.random.fork_rng(devices=devs):  # svd_lowrank draws from the global RNG
             torch.manual_seed(0)
             _, S, V = torch.svd_lowrank(F, q=min(k + 10, n, d), niter=4)
@@ -280,8 +313,14 @@ def top_eigen(problem: Problem, theta: torch.Tensor, k: int, *, method: str = "a
     return lam.flip(-1)[..., :k].clamp_min(0), V.flip(-1)[..., :k]
 
 
-def sharpness(problem: Problem, theta: torch.Tensor, iters: int = 20, v0: torch.Tensor | None = None, *,
-              generator: torch.Generator | None = None) -> tuple[float, torch.Tensor]:
+def sharpness(
+    problem: Problem,
+    theta: torch.Tensor,
+    iters: int = 20,
+    v0: torch.Tensor | None = None,
+    *,
+    generator: torch.Generator | None = None,
+) -> tuple[float, torch.Tensor]:
     """The sharpness λ_max(∇²L_n(θ)) by power iteration on Hessian–vector products.
 
     Each iteration is one forward-mode derivative of ``problem.grad`` (``torch.func.jvp``), so the
@@ -322,8 +361,14 @@ def sharpness(problem: Problem, theta: torch.Tensor, iters: int = 20, v0: torch.
     if not isinstance(theta, torch.Tensor) or theta.shape != (problem.d,):
         raise ValueError(f"theta must be a tensor of shape (d,) = ({problem.d},)")
     if v0 is None:
-        gen = generator if generator is not None else torch.Generator(device=theta.device).manual_seed(0)
-        v = torch.randn(problem.d, generator=gen, dtype=theta.dtype, device=gen.device).to(theta.device)
+        gen = (
+            generator
+            if generator is not None
+            else torch.Generator(device=theta.device).manual_seed(0)
+        )
+        v = torch.randn(problem.d, generator=gen, dtype=theta.dtype, device=gen.device).to(
+            theta.device
+        )
     else:
         if not isinstance(v0, torch.Tensor) or v0.shape != (problem.d,):
             raise ValueError(f"v0 must be None or a tensor of shape (d,) = ({problem.d},)")
@@ -332,7 +377,9 @@ def sharpness(problem: Problem, theta: torch.Tensor, iters: int = 20, v0: torch.
     for _ in range(iters):
         vn = v.norm()
         if not bool(torch.isfinite(vn)) or float(vn) == 0:
-            raise ValueError("sharpness: the power iteration vector vanished or is not finite (Hv = 0?)")
+            raise ValueError(
+                "sharpness: the power iteration vector vanished or is not finite (Hv = 0?)"
+            )
         u = v / vn
         hv = torch.func.jvp(problem.grad, (theta,), (u,))[1]
         lam, v = float(hv @ u), hv

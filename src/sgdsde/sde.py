@@ -31,13 +31,14 @@ Examples
 >>> abs(float(path.x[-1].var()) - 0.5 * (1 - torch.exp(torch.tensor(-4.0)).item())) < 0.05
 True
 """
+
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Callable
 
 import scipy.linalg
 import torch
@@ -75,9 +76,11 @@ class DivergenceError(_BaseDivergenceError):
         shown = chains if len(chains) <= 20 else chains[:20] + ["..."]
         t = f" (t = {step * dt:g})" if dt is not None else ""
         RuntimeError.__init__(
-            self, f"SDE diverged at step {step}{t}: x_{step} is non-finite (NaN/inf) in "
-                  f"{len(chains)} chain(s) {shown}. Reduce dt, check the drift/diffusion, or use "
-                  'on_divergence="flag" to freeze those chains and continue.')
+            self,
+            f"SDE diverged at step {step}{t}: x_{step} is non-finite (NaN/inf) in "
+            f"{len(chains)} chain(s) {shown}. Reduce dt, check the drift/diffusion, or use "
+            'on_divergence="flag" to freeze those chains and continue.',
+        )
 
 
 #: Target number of pre-drawn increment entries per chunk (CPU / CUDA).
@@ -176,7 +179,9 @@ def _check_x0(x0, chains: int, name: str = "x0") -> torch.Tensor:
     return x0.clone().contiguous()
 
 
-def _generator(device: torch.device, seed: int, generator: torch.Generator | None) -> torch.Generator:
+def _generator(
+    device: torch.device, seed: int, generator: torch.Generator | None
+) -> torch.Generator:
     if generator is not None:
         if torch.device(generator.device).type != device.type:
             raise ValueError(f"generator is on {generator.device} but the state is on {device}")
@@ -202,7 +207,7 @@ def _normal_(buf: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     flat = buf.view(-1)
     h = (n + 1) // 2
     u = torch.empty((2, h), dtype=buf.dtype).uniform_(generator=gen)
-    r = u[0].neg_().log1p_().mul_(-2.0).sqrt_()          # sqrt(-2 log(1 - U1)), U1 in [0, 1)
+    r = u[0].neg_().log1p_().mul_(-2.0).sqrt_()  # sqrt(-2 log(1 - U1)), U1 in [0, 1)
     th = u[1].mul_(2.0 * math.pi)
     torch.mul(r[: n - h], torch.sin(th[: n - h]), out=flat[h:])
     torch.mul(r, th.cos_(), out=flat[:h])
@@ -213,43 +218,67 @@ class _Noise:
     """Standard increments (N(0,1) or S_α) for each step, drawn in chunks of steps into one reused
     buffer, or read from a given ``(steps, *shape)`` tensor."""
 
-    def __init__(self, kind: str, alpha, shape: tuple[int, ...], steps: int, dtype, device, gen,
-                 stable_scale: float = 1.0, chunk_elements: int | None = None,
-                 given: torch.Tensor | None = None):
+    def __init__(
+        self,
+        kind: str,
+        alpha,
+        shape: tuple[int, ...],
+        steps: int,
+        dtype,
+        device,
+        gen,
+        stable_scale: float = 1.0,
+        chunk_elements: int | None = None,
+        given: torch.Tensor | None = None,
+    ):
         self.kind, self.alpha, self.gen, self.stable_scale = kind, alpha, gen, stable_scale
         self.given, self.pos = None, 0
         if given is not None:
             if not isinstance(given, torch.Tensor):
                 raise TypeError("increments must be a torch.Tensor")
             if tuple(given.shape) != (steps, *shape):
-                raise ValueError(f"increments must have shape (steps, chains, m) = "
-                                 f"{(steps, *shape)}, got {tuple(given.shape)}")
+                raise ValueError(
+                    f"increments must have shape (steps, chains, m) = "
+                    f"{(steps, *shape)}, got {tuple(given.shape)}"
+                )
             self.given = given.to(dtype=dtype, device=device)
         per_step = max(1, math.prod(shape))
         if chunk_elements is None:
             chunk_elements = CHUNK_ELEMENTS_CUDA if device.type == "cuda" else CHUNK_ELEMENTS_CPU
         self.chunk = max(1, min(steps, chunk_elements // per_step)) if steps > 0 else 1
-        self.buf = None if given is not None else torch.empty((self.chunk, *shape), dtype=dtype,
-                                                              device=device)
+        self.buf = (
+            None
+            if given is not None
+            else torch.empty((self.chunk, *shape), dtype=dtype, device=device)
+        )
 
     def fill(self, n: int | None = None) -> torch.Tensor:
         n = self.chunk if n is None else n
         if self.given is not None:
-            b = self.given[self.pos:self.pos + n]
+            b = self.given[self.pos : self.pos + n]
             self.pos += n
             return b
         b = self.buf if n == self.chunk else self.buf[:n]
         if self.kind == "gaussian":
             _normal_(b, self.gen)
         else:
-            symmetric_stable(self.alpha, tuple(b.shape), scale=self.stable_scale, generator=self.gen,
-                             out=b)
+            symmetric_stable(
+                self.alpha, tuple(b.shape), scale=self.stable_scale, generator=self.gen, out=b
+            )
         return b
 
 
-def _run(step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Tensor, dt: float,
-         steps: int, noise: "_Noise", save_every: int, on_divergence: str, cuda_graph: bool,
-         kref: list | None = None) -> Path:
+def _run(
+    step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    dt: float,
+    steps: int,
+    noise: _Noise,
+    save_every: int,
+    on_divergence: str,
+    cuda_graph: bool,
+    kref: list | None = None,
+) -> Path:
     """Iterate ``x ← step(x, z_k)`` with standard increments ``z_k`` drawn chunk-wise by ``noise``.
 
     Divergence is tested once per chunk with one reduction; when it fires, the chunk is replayed
@@ -289,10 +318,19 @@ def _run(step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Te
                     div_step[bad] = k + i + 1
                     if on_divergence == "raise":
                         idx = torch.nonzero(bad).flatten().tolist()
-                        raise DivergenceError(k + i + 1, idx, dt, Path(
-                            t=torch.tensor(save_steps[:si], dtype=x.dtype) * dt, x=xs[:si],
-                            step=torch.tensor(save_steps[:si]), diverged=bad,
-                            diverged_step=div_step, dt=dt))
+                        raise DivergenceError(
+                            k + i + 1,
+                            idx,
+                            dt,
+                            Path(
+                                t=torch.tensor(save_steps[:si], dtype=x.dtype) * dt,
+                                x=xs[:si],
+                                step=torch.tensor(save_steps[:si]),
+                                diverged=bad,
+                                diverged_step=div_step,
+                                dt=dt,
+                            ),
+                        )
                     frozen = frozen | bad
                     fz = frozen.unsqueeze(-1)
                     any_frozen = True
@@ -310,7 +348,7 @@ def _run(step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Te
         if graph_runner is not None and n == noise.chunk and not any_frozen:
             x, saved = graph_runner.run(x)
             if graph_runner.inner:
-                xs[si:si + saved.shape[0]] = saved
+                xs[si : si + saved.shape[0]] = saved
                 si += saved.shape[0]
             if si < len(save_steps) and save_steps[si] == k + n:  # chunk end is a save step
                 xs[si] = x
@@ -323,8 +361,14 @@ def _run(step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Te
             x, si = chunk(x_start, z, n, k, si_start, True)
         k += n
     steps_t = torch.tensor(save_steps, dtype=torch.long, device=x.device)
-    return Path(t=steps_t.to(x.dtype) * dt, x=xs, step=steps_t, diverged=frozen,
-                diverged_step=div_step, dt=dt)
+    return Path(
+        t=steps_t.to(x.dtype) * dt,
+        x=xs,
+        step=steps_t,
+        diverged=frozen,
+        diverged_step=div_step,
+        dt=dt,
+    )
 
 
 class _GraphRunner:
@@ -370,13 +414,17 @@ class _GraphRunner:
             L = (L // save_every) * save_every
         if L != noise.chunk:
             noise.chunk = L
-            noise.buf = torch.empty((L, *noise.buf.shape[1:]), dtype=noise.buf.dtype,
-                                    device=noise.buf.device)
+            noise.buf = torch.empty(
+                (L, *noise.buf.shape[1:]), dtype=noise.buf.dtype, device=noise.buf.device
+            )
         try:
             return cls(step, x, noise, save_every)
         except Exception as exc:  # capture is best-effort: fall back to the eager loop
-            warnings.warn(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly",
+                RuntimeWarning,
+                stacklevel=3,
+            )
             torch.cuda.synchronize(x.device)
             return None
 
@@ -391,17 +439,30 @@ def _check_out(name: str, v, shape, dtype, k: int) -> None:
     if not isinstance(v, torch.Tensor):
         raise TypeError(f"{name}(x) must return a torch.Tensor, got {type(v).__name__} (step {k})")
     if v.shape != shape:
-        raise ValueError(f"{name}(x) returned shape {tuple(v.shape)}, expected {tuple(shape)} "
-                         f"(step {k})")
+        raise ValueError(
+            f"{name}(x) returned shape {tuple(v.shape)}, expected {tuple(shape)} (step {k})"
+        )
     if v.dtype != dtype:
         raise TypeError(f"{name}(x) returned dtype {v.dtype}, expected {dtype} like the state")
 
 
-def simulate(drift: Callable[[torch.Tensor], torch.Tensor], diffusion, x0, dt: float, steps: int, *,
-             noise: str = "gaussian", alpha: float | None = None, chains: int = 1, seed: int = 0,
-             save_every: int = 1, generator: torch.Generator | None = None,
-             on_divergence: str = "raise", cuda_graph: bool = False,
-             increments: torch.Tensor | None = None) -> Path:
+def simulate(
+    drift: Callable[[torch.Tensor], torch.Tensor],
+    diffusion,
+    x0,
+    dt: float,
+    steps: int,
+    *,
+    noise: str = "gaussian",
+    alpha: float | None = None,
+    chains: int = 1,
+    seed: int = 0,
+    save_every: int = 1,
+    generator: torch.Generator | None = None,
+    on_divergence: str = "raise",
+    cuda_graph: bool = False,
+    increments: torch.Tensor | None = None,
+) -> Path:
     """Vectorized Euler–Maruyama for the Itô SDE dx = b(x) dt + σ(x) dW over many chains.
 
     Parameters
@@ -500,8 +561,10 @@ def simulate(drift: Callable[[torch.Tensor], torch.Tensor], diffusion, x0, dt: f
         elif g0.ndim == 3 and g0.shape[:2] == shape:
             kind, m = "general", g0.shape[2]
         else:
-            raise ValueError(f"diffusion(x) must return (chains, d) = {tuple(shape)} for diagonal "
-                             f"noise or (chains, d, m) for general noise; got {tuple(g0.shape)} (step 0)")
+            raise ValueError(
+                f"diffusion(x) must return (chains, d) = {tuple(shape)} for diagonal "
+                f"noise or (chains, d, m) for general noise; got {tuple(g0.shape)} (step 0)"
+            )
         _check_out("diffusion", g0, g0.shape, x.dtype, 0)
         gshape = g0.shape
     else:
@@ -514,8 +577,10 @@ def simulate(drift: Callable[[torch.Tensor], torch.Tensor], diffusion, x0, dt: f
             kind, m = "const_general", G.shape[1]
             Gt = G.T.contiguous()
         else:
-            raise ValueError(f"constant diffusion must be a scalar, (d,) or (d, m) with d = {d}; "
-                             f"got {tuple(G.shape)}")
+            raise ValueError(
+                f"constant diffusion must be a scalar, (d,) or (d, m) with d = {d}; "
+                f"got {tuple(G.shape)}"
+            )
         if not bool(torch.isfinite(G).all()):
             raise ValueError("diffusion must be finite")
 
@@ -534,20 +599,27 @@ def simulate(drift: Callable[[torch.Tensor], torch.Tensor], diffusion, x0, dt: f
         return g
 
     if kind == "diag":
+
         def step(x, z):
             f, g = checked_drift(x), checked_diffusion(x)
             return torch.addcmul(x, g, z, value=scale).add_(f, alpha=dt)
     elif kind == "general":
+
         def step(x, z):
             f, g = checked_drift(x), checked_diffusion(x)
             if g.stride(0) == 0:  # the same matrix for every chain (expanded): one matmul
                 return torch.addmm(x, z, g[0].T, alpha=scale).add_(f, alpha=dt)
-            return torch.baddbmm(x.unsqueeze(-1), g, z.unsqueeze(-1), alpha=scale).squeeze(-1).add_(
-                f, alpha=dt)
+            return (
+                torch.baddbmm(x.unsqueeze(-1), g, z.unsqueeze(-1), alpha=scale)
+                .squeeze(-1)
+                .add_(f, alpha=dt)
+            )
     elif kind == "const_diag":
+
         def step(x, z):
             return torch.addcmul(x, G, z, value=scale).add_(checked_drift(x), alpha=dt)
     else:
+
         def step(x, z):
             return torch.addmm(x, z, Gt, alpha=scale).add_(checked_drift(x), alpha=dt)
 
@@ -571,10 +643,24 @@ def _hvp_grad(problem, theta: torch.Tensor, G: torch.Tensor | None = None):
     return g, (H @ g.unsqueeze(-1)).squeeze(-1)
 
 
-def sgd_sde(problem, theta0, lr: float, batch_size: int, steps: int, *, dt: float | None = None,
-            sampling: str = "with_replacement", noise: str = "gaussian", alpha: float | None = None,
-            order: int = 1, chains: int = 1, seed: int = 0, save_every: int = 1,
-            generator: torch.Generator | None = None, on_divergence: str = "raise") -> Path:
+def sgd_sde(
+    problem,
+    theta0,
+    lr: float,
+    batch_size: int,
+    steps: int,
+    *,
+    dt: float | None = None,
+    sampling: str = "with_replacement",
+    noise: str = "gaussian",
+    alpha: float | None = None,
+    order: int = 1,
+    chains: int = 1,
+    seed: int = 0,
+    save_every: int = 1,
+    generator: torch.Generator | None = None,
+    on_divergence: str = "raise",
+) -> Path:
     """Euler–Maruyama for SGD's SDE (notes (23)), with the noise applied through the factor F.
 
     The SDE, in time ``t = k η`` (``k`` SGD steps),
@@ -645,7 +731,11 @@ def sgd_sde(problem, theta0, lr: float, batch_size: int, steps: int, *, dt: floa
     >>> path.x.shape, [round(float(t), 6) for t in path.t]
     (torch.Size([3, 16, 3]), [0.0, 1.0, 2.0])
     """
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not (float(lr) > 0 and math.isfinite(lr)):
+    if (
+        isinstance(lr, bool)
+        or not isinstance(lr, Real)
+        or not (float(lr) > 0 and math.isfinite(lr))
+    ):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     eta = float(lr)
     dt = eta if dt is None else _check_dt(dt)
@@ -664,8 +754,10 @@ def sgd_sde(problem, theta0, lr: float, batch_size: int, steps: int, *, dt: floa
             raise ValueError(f"batch_size must be <= n = {n} for sampling={sampling!r}, got {B}")
         c = (n - B) / (n - 1) if n > 1 else 0.0
     else:
-        raise ValueError("sampling must be 'with_replacement', 'without_replacement' or 'reshuffle', "
-                         f"got {sampling!r}")
+        raise ValueError(
+            "sampling must be 'with_replacement', 'without_replacement' or 'reshuffle', "
+            f"got {sampling!r}"
+        )
     x = _check_x0(problem.theta0 if theta0 is None else theta0, chains, "theta0")
     if x.shape[-1] != d:
         raise ValueError(f"theta0 must have last dimension d = {d}, got {tuple(x.shape)}")
@@ -675,7 +767,7 @@ def sgd_sde(problem, theta0, lr: float, batch_size: int, steps: int, *, dt: floa
         scale, stable_scale = math.sqrt(dt * eta * c / B), 1.0
     else:
         scale = dt ** (1 / alpha) * eta ** (1 - 1 / alpha) * math.sqrt(c / B)
-        stable_scale = 2 ** -0.5
+        stable_scale = 2**-0.5
     scale /= math.sqrt(n)  # F = (G - g)/sqrt(n)
     half_eta = 0.5 * eta
 
@@ -754,8 +846,10 @@ class OrnsteinUhlenbeck:
     def _check_stable(self) -> None:
         ev = torch.linalg.eigvals(self.A)
         if float(ev.real.min()) <= 0:
-            raise ValueError("A must have eigenvalues with positive real part for a stationary law; "
-                             f"min real part = {float(ev.real.min()):g}")
+            raise ValueError(
+                "A must have eigenvalues with positive real part for a stationary law; "
+                f"min real part = {float(ev.real.min()):g}"
+            )
 
     @property
     def sigma(self) -> torch.Tensor:
@@ -803,8 +897,9 @@ class OrnsteinUhlenbeck:
             C = C + E @ cov0 @ E.mT
         return 0.5 * (C + C.mT)
 
-    def sample(self, x0, t: float, chains: int = 1, generator: torch.Generator | None = None
-               ) -> torch.Tensor:
+    def sample(
+        self, x0, t: float, chains: int = 1, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Exact draw of x_t given x_0: ``(chains, d)`` (x0 ``(d,)`` or ``(chains, d)``)."""
         x0 = _check_x0(torch.as_tensor(x0, dtype=self.A.dtype, device=self.A.device), chains)
         m = self.mean(x0, t)
@@ -836,7 +931,9 @@ class OrnsteinUhlenbeck:
         """True iff the stationary current vanishes, i.e. A S = D (to relative tolerance ``rtol``)."""
         S = self.stationary_cov()
         AS = self.A @ S
-        scale = max(float(torch.linalg.matrix_norm(AS)), float(torch.linalg.matrix_norm(self.D)), 1e-300)
+        scale = max(
+            float(torch.linalg.matrix_norm(AS)), float(torch.linalg.matrix_norm(self.D)), 1e-300
+        )
         return bool(float(torch.linalg.matrix_norm(AS - self.D)) <= rtol * scale)
 
     def simulate(self, x0, dt: float, steps: int, **kwargs) -> Path:

@@ -20,20 +20,28 @@ such steps up to ~50× slower. :func:`recommended_threads` returns 1 below ~2²�
 step; ``run(..., threads="auto")`` (the default) applies it for the duration of the run only. See
 ``benchmarks/bench_core.py`` for the measurements with 1 and 2 threads.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
 from .problems import Problem
 from .sampling import SCHEMES, make_sampler
 
-__all__ = ["run", "Trajectory", "DivergenceError", "constant", "inverse_sqrt", "recommended_threads"]
+__all__ = [
+    "run",
+    "Trajectory",
+    "DivergenceError",
+    "constant",
+    "inverse_sqrt",
+    "recommended_threads",
+]
 
 
 class DivergenceError(RuntimeError):
@@ -55,11 +63,13 @@ class DivergenceError(RuntimeError):
     [0]
     """
 
-    def __init__(self, step: int, chains: list[int], trajectory: "Trajectory | None" = None, lr=None):
+    def __init__(self, step: int, chains: list[int], trajectory: Trajectory | None = None, lr=None):
         self.step, self.chains, self.trajectory = step, chains, trajectory
         shown = chains if len(chains) <= 20 else chains[:20] + ["..."]
-        msg = (f"SGD diverged at step {step}: θ_{step} (or its loss L_n) is non-finite (NaN/inf) in "
-               f"{len(chains)} chain(s) {shown}")
+        msg = (
+            f"SGD diverged at step {step}: θ_{step} (or its loss L_n) is non-finite (NaN/inf) in "
+            f"{len(chains)} chain(s) {shown}"
+        )
         if lr is not None:
             msg += f" (learning rate at that step {lr:.4g}; try a smaller lr)"
         msg += '. Use on_divergence="flag" to freeze those chains and continue.'
@@ -141,7 +151,12 @@ def _as_float(x) -> float | None:
 
 
 def _check_eta(name, eta):
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta <= 0:
+    if (
+        isinstance(eta, bool)
+        or not isinstance(eta, (int, float))
+        or not math.isfinite(eta)
+        or eta <= 0
+    ):
         raise ValueError(f"{name} must be a finite number > 0; got {eta!r}")
 
 
@@ -159,7 +174,7 @@ def recommended_threads(problem: Problem, batch_size: int | None = None, chains:
     1
     """
     B = problem.n if batch_size is None else batch_size
-    return 1 if chains * B * problem.d < 2 ** 20 else torch.get_num_threads()
+    return 1 if chains * B * problem.d < 2**20 else torch.get_num_threads()
 
 
 def _progress(progress, steps):
@@ -245,7 +260,11 @@ def run(
         raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
     if on_divergence not in ("raise", "flag"):
         raise ValueError(f"on_divergence must be 'raise' or 'flag'; got {on_divergence!r}")
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+    if (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, (int, float))
+        or not 0 <= momentum < 1
+    ):
         raise ValueError(f"momentum must be a float in [0, 1); got {momentum!r}")
     if not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -266,7 +285,9 @@ def run(
                 raise ValueError(f"lr(k) must return a finite number > 0; lr({k}) = {lr(k)!r}")
             lrs.append(e)
     elif _as_float(lr) is None:
-        raise TypeError(f"lr must be a number > 0 or a callable k -> eta_k; got {type(lr).__name__}")
+        raise TypeError(
+            f"lr must be a number > 0 or a callable k -> eta_k; got {type(lr).__name__}"
+        )
     else:
         _check_eta("lr", _as_float(lr))
         lrs = [_as_float(lr)] * steps
@@ -277,8 +298,10 @@ def run(
         chains = 1 if chains is None else chains
     elif theta0.ndim == 2:
         if chains is not None and chains != theta0.shape[0]:
-            raise ValueError(f"theta0 has shape {tuple(theta0.shape)}: its {theta0.shape[0]} rows "
-                             f"must equal chains = {chains}")
+            raise ValueError(
+                f"theta0 has shape {tuple(theta0.shape)}: its {theta0.shape[0]} rows "
+                f"must equal chains = {chains}"
+            )
         chains = theta0.shape[0]
     else:
         raise ValueError(
@@ -290,24 +313,55 @@ def run(
     full = batch_size is None or (batch_size == n and sampling != "with_replacement")
     old_threads = torch.get_num_threads()
     if threads == "auto":
-        threads = min(old_threads, recommended_threads(problem, None if full else batch_size, chains))
+        threads = min(
+            old_threads, recommended_threads(problem, None if full else batch_size, chains)
+        )
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be an int >= 1, 'auto' or None; got {threads!r}")
         if threads != old_threads:
             torch.set_num_threads(threads)
     try:
-        return _loop(problem, theta0.expand(chains, d).clone(), lrs, batch_size, steps, sampling, chains,
-                     float(momentum), seed, record_every, record_noise, record_loss, on_divergence, full,
-                     _progress(progress, steps))
+        return _loop(
+            problem,
+            theta0.expand(chains, d).clone(),
+            lrs,
+            batch_size,
+            steps,
+            sampling,
+            chains,
+            float(momentum),
+            seed,
+            record_every,
+            record_noise,
+            record_loss,
+            on_divergence,
+            full,
+            _progress(progress, steps),
+        )
     finally:
         if torch.get_num_threads() != old_threads:
             torch.set_num_threads(old_threads)
 
 
 @torch.no_grad()
-def _loop(problem, theta, lrs, batch_size, steps, sampling, chains, mu, seed, record_every,
-          record_noise, record_loss, on_divergence, full, bar):
+def _loop(
+    problem,
+    theta,
+    lrs,
+    batch_size,
+    steps,
+    sampling,
+    chains,
+    mu,
+    seed,
+    record_every,
+    record_noise,
+    record_loss,
+    on_divergence,
+    full,
+    bar,
+):
     dev = problem.device
     cuda = dev.type != "cpu"
     draw = None
@@ -320,7 +374,9 @@ def _loop(problem, theta, lrs, batch_size, steps, sampling, chains, mu, seed, re
     frozen = torch.zeros(chains, dtype=torch.bool, device=dev)
     bad_step = torch.full((chains,), -1, dtype=torch.long, device=dev)
     any_frozen = False
-    check_every = 64 if cuda else 1  # host sync cadence; the per-chain first bad step is tracked on device
+    check_every = (
+        64 if cuda else 1
+    )  # host sync cadence; the per-chain first bad step is tracked on device
 
     def gradient(th):
         return problem.grad(th) if full else problem.batch_grad(th, draw())
@@ -343,7 +399,11 @@ def _loop(problem, theta, lrs, batch_size, steps, sampling, chains, mu, seed, re
             if bool(mark(~torch.isfinite(L), k).any()):  # θ finite but L_n overflows: diverged too
                 any_frozen = True
                 if on_divergence == "raise":
-                    R_step.pop(), R_theta.pop(), R_loss.pop()  # the error carries the records before k
+                    (
+                        R_step.pop(),
+                        R_theta.pop(),
+                        R_loss.pop(),
+                    )  # the error carries the records before k
                     fail()
         if record_noise:
             R_noise.append(problem.grad(th) - g if g is not None else torch.zeros_like(th))
@@ -352,10 +412,13 @@ def _loop(problem, theta, lrs, batch_size, steps, sampling, chains, mu, seed, re
         T = len(R_step)
         return Trajectory(
             theta=torch.stack(R_theta) if T else theta.new_zeros(0, chains, problem.d),
-            loss=(torch.stack(R_loss) if T else theta.new_zeros(0, chains)) if record_loss else None,
+            loss=(torch.stack(R_loss) if T else theta.new_zeros(0, chains))
+            if record_loss
+            else None,
             step=torch.tensor(R_step, dtype=torch.long),
             noise=(torch.stack(R_noise) if T else theta.new_zeros(0, chains, problem.d))
-            if record_noise else None,
+            if record_noise
+            else None,
             diverged=(bad_step >= 0).cpu(),
             diverged_step=bad_step.cpu(),
             lr=torch.tensor(lrs, dtype=torch.float64),

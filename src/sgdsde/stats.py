@@ -5,6 +5,7 @@ estimator (k = 5 by default). Under a normal approximation one such check fails 
 probability ``P(|Z| > k) = erfc(k/√2)`` (5.7e-7 at k = 5); m checks fail with probability at most m
 times that (:func:`false_failure_prob` with ``checks=m``).
 """
+
 from __future__ import annotations
 
 import math
@@ -109,11 +110,18 @@ def assert_within_se(estimate, target, se, k: float = 5.0, what: str = "") -> fl
     diff = (est - tgt).abs()
     slack = 64 * torch.finfo(dt).eps * (est.abs() + tgt.abs())
     ok = diff <= k * s + slack
-    z = torch.where(s > 0, diff / torch.where(s > 0, s, torch.ones_like(s)),
-                    torch.where(diff <= slack, torch.zeros_like(s), torch.full_like(s, math.inf)))
+    z = torch.where(
+        s > 0,
+        diff / torch.where(s > 0, s, torch.ones_like(s)),
+        torch.where(diff <= slack, torch.zeros_like(s), torch.full_like(s, math.inf)),
+    )
     if not bool(ok.all()):
         i = int(torch.argmax(torch.where(ok, torch.zeros_like(z), z.nan_to_num(posinf=1e300))))
-        where = tuple(int(j) for j in torch.unravel_index(torch.tensor(i), est.shape)) if est.ndim else ()
+        where = (
+            tuple(int(j) for j in torch.unravel_index(torch.tensor(i), est.shape))
+            if est.ndim
+            else ()
+        )
         nbad = int((~ok).sum())
         raise AssertionError(
             f"{what or 'estimate'}: {nbad} of {est.numel()} entries outside {k:g} SE; "

@@ -3,6 +3,7 @@
 Chapters import from here (``from sgdsde.book import claim, page_seed, use_book_style``); the
 engines in :mod:`sgdsde` never import this package.
 """
+
 from __future__ import annotations
 
 from .claims import claim

@@ -16,6 +16,7 @@ Examples
 >>> registry()["eq-7"].location
 '§1.8.1 (7)'
 """
+
 from __future__ import annotations
 
 import csv
@@ -114,7 +115,12 @@ class ClaimRecord:
         return f"ClaimRecord(id={self.id!r}, verdict={self.verdict!r})"
 
 
-_COLOURS = {"holds": "#009E73", "conditional": "#E69F00", "wrong": "#D55E00", "definition": "#56B4E9"}
+_COLOURS = {
+    "holds": "#009E73",
+    "conditional": "#E69F00",
+    "wrong": "#D55E00",
+    "definition": "#56B4E9",
+}
 _VERDICT_TEXT = {
     "holds": "holds",
     "conditional": "holds under conditions",
@@ -195,7 +201,6 @@ def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True) -> 
     if show:
         try:
             from IPython import get_ipython
-            from IPython.display import display
 
             if get_ipython() is not None:
                 rec._ipython_display_()

@@ -29,6 +29,7 @@ Examples
 >>> problems
 []
 """
+
 from __future__ import annotations
 
 import ast
@@ -203,8 +204,12 @@ def _code_cells(text: str):
                 if offset == 0:
                     while offset < len(body) and re.match(r"^:\w[\w-]*:", body[offset]):
                         offset += 1
-                yield ("cell", body_start + offset + 1, "\n".join(body[offset:]),
-                       "\n".join(body[:offset]))
+                yield (
+                    "cell",
+                    body_start + offset + 1,
+                    "\n".join(body[offset:]),
+                    "\n".join(body[:offset]),
+                )
             i = j + 1
             continue
         h = _HEADING.match(lines[i])
@@ -214,11 +219,37 @@ def _code_cells(text: str):
 
 
 _MACROS = {
-    "Semp": "Σ_emp", "Spop": "Σ_pop", "Sbatch": "Σ_batch", "nusamp": "ν_sampling",
-    "nubatch": "ν_batch", "Dn": "D_n", "Bk": "B", "E": "E", "Var": "Var", "Cov": "Cov",
-    "eta": "η", "theta": "θ", "xi": "ξ", "nu": "ν", "alpha": "α", "beta": "β", "Sigma": "Σ",
-    "sigma": "σ", "nabla": "∇", "ell": "ℓ", "mu": "μ", "lambda": "λ", "infty": "∞", "to": "→",
-    "ll": "≪", "le": "≤", "ge": "≥", "approx": "≈", "times": "×", "cdot": "·", "sqrt": "√",
+    "Semp": "Σ_emp",
+    "Spop": "Σ_pop",
+    "Sbatch": "Σ_batch",
+    "nusamp": "ν_sampling",
+    "nubatch": "ν_batch",
+    "Dn": "D_n",
+    "Bk": "B",
+    "E": "E",
+    "Var": "Var",
+    "Cov": "Cov",
+    "eta": "η",
+    "theta": "θ",
+    "xi": "ξ",
+    "nu": "ν",
+    "alpha": "α",
+    "beta": "β",
+    "Sigma": "Σ",
+    "sigma": "σ",
+    "nabla": "∇",
+    "ell": "ℓ",
+    "mu": "μ",
+    "lambda": "λ",
+    "infty": "∞",
+    "to": "→",
+    "ll": "≪",
+    "le": "≤",
+    "ge": "≥",
+    "approx": "≈",
+    "times": "×",
+    "cdot": "·",
+    "sqrt": "√",
 }
 
 
@@ -252,14 +283,27 @@ def count_claim_tokens(source: str) -> int:
     1
     """
     try:
-        toks = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT,
-                                  tokenize.DEDENT)]
+        toks = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(source).readline)
+            if t.type
+            not in (
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.COMMENT,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+            )
+        ]
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return len(re.findall(r"(?<![\w])claim\s*\(", source))
     return sum(
-        1 for a, b in zip(toks, toks[1:])
-        if a.type == tokenize.NAME and a.string == "claim" and b.type == tokenize.OP and b.string == "("
+        1
+        for a, b in zip(toks, toks[1:])
+        if a.type == tokenize.NAME
+        and a.string == "claim"
+        and b.type == tokenize.OP
+        and b.string == "("
     )
 
 
@@ -283,8 +327,12 @@ def _literal_call(node: ast.Call) -> dict | None:
         return None
     if "verdict" not in kwargs:
         return None
-    out = {"id": args[0], "verdict": kwargs["verdict"], "note": kwargs.get("note", ""),
-           "show": kwargs.get("show", True)}
+    out = {
+        "id": args[0],
+        "verdict": kwargs["verdict"],
+        "note": kwargs.get("note", ""),
+        "show": kwargs.get("show", True),
+    }
     if not all(isinstance(out[k], str) for k in ("id", "verdict", "note")):
         return None
     return out
@@ -343,14 +391,18 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
             continue
         where = f"{page}.md:{first_line}"
         if re.search(r"remove[-_](output|cell)", options):
-            problems.append(f"{where}: a checking cell must show its output (the claim badge is the "
-                            "ledger's link target): drop the remove-output/remove-cell tag")
+            problems.append(
+                f"{where}: a checking cell must show its output (the claim badge is the "
+                "ledger's link target): drop the remove-output/remove-cell tag"
+            )
             continue
         try:
             tree = ast.parse(_python_source(source))
         except SyntaxError as err:
-            problems.append(f"{where}: code cell does not parse as Python ({err.msg}); "
-                            "its claim() calls cannot be read")
+            problems.append(
+                f"{where}: code cell does not parse as Python ({err.msg}); "
+                "its claim() calls cannot be read"
+            )
             continue
         found = 0
         for stmt in tree.body:
@@ -369,22 +421,38 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
                 continue
             cid, verdict, note = args["id"], args["verdict"], args["note"]
             if cid not in reg:
-                problems.append(f"{loc}: claim id {cid!r} is not in the registry (sgdsde/book/data/claims.csv)")
+                problems.append(
+                    f"{loc}: claim id {cid!r} is not in the registry (sgdsde/book/data/claims.csv)"
+                )
                 continue
             if verdict not in VERDICTS:
                 problems.append(f"{loc}: verdict {verdict!r} for {cid!r} is not one of {VERDICTS}")
                 continue
             if verdict == "wrong" and not note:
-                problems.append(f"{loc}: verdict 'wrong' for {cid!r} needs note= with the corrected form")
+                problems.append(
+                    f"{loc}: verdict 'wrong' for {cid!r} needs note= with the corrected form"
+                )
                 continue
             if args["show"] is not True:
-                problems.append(f"{loc}: claim({cid!r}, show=False) renders no anchor for the ledger")
+                problems.append(
+                    f"{loc}: claim({cid!r}, show=False) renders no anchor for the ledger"
+                )
                 continue
             seen[cid] += 1
             k = seen[cid]
             anchor = f"claim-{cid}" + (f"-{k}" if k > 1 else "")
-            checks.append(Check(cid, verdict, note, page, page_title or page, section or page_title,
-                                line, anchor))
+            checks.append(
+                Check(
+                    cid,
+                    verdict,
+                    note,
+                    page,
+                    page_title or page,
+                    section or page_title,
+                    line,
+                    anchor,
+                )
+            )
         if found != n_tokens:
             problems.append(
                 f"{where}: the cell has {n_tokens} claim( call(s) but only {found} at top level; "
@@ -393,7 +461,9 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
     return checks, problems
 
 
-def parse_page(path: str | os.PathLike, root: str | os.PathLike | None = None) -> tuple[list[Check], list[str]]:
+def parse_page(
+    path: str | os.PathLike, root: str | os.PathLike | None = None
+) -> tuple[list[Check], list[str]]:
     """:func:`parse_text` on a file; the docname is the path relative to ``root`` without suffix.
 
     Examples
@@ -437,7 +507,9 @@ def find_root(start: str | os.PathLike | None = None) -> Path:
     raise FileNotFoundError(f"no _toc.yml in {here} or any folder above it")
 
 
-def toc_pages(root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None) -> list[str]:
+def toc_pages(
+    root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
+) -> list[str]:
     """Docnames of the table of contents, in reading order (root page first).
 
     Parameters
@@ -457,12 +529,16 @@ def toc_pages(root: str | os.PathLike | None = None, toc: str | os.PathLike | No
     """
     root = Path(root) if root is not None else find_root()
     text = Path(toc or root / "_toc.yml").read_text(encoding="utf-8")
-    names = [m.group(2) for m in re.finditer(r"^\s*(-\s*)?(?:root|file):\s*['\"]?([^'\"\s#]+)", text, re.M)]
+    names = [
+        m.group(2)
+        for m in re.finditer(r"^\s*(-\s*)?(?:root|file):\s*['\"]?([^'\"\s#]+)", text, re.M)
+    ]
     return [re.sub(r"\.(md|ipynb)$", "", n) for n in names]
 
 
-def collect(root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
-            ) -> tuple[list[Check], list[str]]:
+def collect(
+    root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
+) -> tuple[list[Check], list[str]]:
     """Every check of every page of the table of contents, and every parsing problem.
 
     Pages listed in the table of contents but absent on disk are skipped (the structure tests
@@ -527,7 +603,10 @@ def summary_counts(rows: list[LedgerRow]) -> dict[str, int]:
     (1, True, 1)
     """
     counts = Counter(r.verdict for r in rows)
-    out = {k: int(counts.get(k, 0)) for k in ("holds", "conditional", "wrong", "definition", "unchecked")}
+    out = {
+        k: int(counts.get(k, 0))
+        for k in ("holds", "conditional", "wrong", "definition", "unchecked")
+    }
     out["total"] = len(rows)
     out["checks"] = sum(len(r.checks) for r in rows)
     return out
@@ -536,8 +615,10 @@ def summary_counts(rows: list[LedgerRow]) -> dict[str, int]:
 # ------------------------------------------------------------------------------------ rendering
 def _verdict_html(verdict: str) -> str:
     colour = _VERDICT_COLOUR[verdict]
-    return (f'<span class="ledger-verdict ledger-{verdict}" style="color:{colour};font-weight:600">'
-            f"{html.escape(_VERDICT_TEXT[verdict])}</span>")
+    return (
+        f'<span class="ledger-verdict ledger-{verdict}" style="color:{colour};font-weight:600">'
+        f"{html.escape(_VERDICT_TEXT[verdict])}</span>"
+    )
 
 
 def to_html(rows: list[LedgerRow], from_page: str = "chapters/claims_ledger") -> str:
@@ -554,13 +635,17 @@ def to_html(rows: list[LedgerRow], from_page: str = "chapters/claims_ledger") ->
     >>> 'href="a.html#claim-eq-7"' in out and "UNCHECKED" in out
     True
     """
-    head = ("<thead><tr><th>claim</th><th>notes</th><th>statement</th><th>verdict</th>"
-            "<th>checked in</th></tr></thead>")
+    head = (
+        "<thead><tr><th>claim</th><th>notes</th><th>statement</th><th>verdict</th>"
+        "<th>checked in</th></tr></thead>"
+    )
     body = []
     for r in rows:
         cells = []
         for c in r.checks:
-            text = html.escape(c.section if c.section == c.page_title else f"{c.page_title} › {c.section}")
+            text = html.escape(
+                c.section if c.section == c.page_title else f"{c.page_title} › {c.section}"
+            )
             item = f'<a href="{html.escape(c.href(from_page))}">{text}</a>'
             if len(r.checks) > 1 or c.verdict != r.verdict:
                 item += f" ({html.escape(_VERDICT_TEXT[c.verdict])})"
@@ -574,7 +659,7 @@ def to_html(rows: list[LedgerRow], from_page: str = "chapters/claims_ledger") ->
             f"<td>{html.escape(r.claim.location)}</td><td>{html.escape(r.claim.statement)}</td>"
             f"<td>{_verdict_html(r.verdict)}</td><td>{checked}</td></tr>"
         )
-    return (f'<table class="claims-ledger table">{head}<tbody>{"".join(body)}</tbody></table>')
+    return f'<table class="claims-ledger table">{head}<tbody>{"".join(body)}</tbody></table>'
 
 
 # ------------------------------------------------------------------------------------- the notes

@@ -7,6 +7,7 @@ Examples
 >>> len(PALETTE)
 8
 """
+
 from __future__ import annotations
 
 from importlib import resources

@@ -4,6 +4,7 @@ Every chapter draws all of its randomness from ``SEED``, set in its ``parameters
 ``SEED = page_seed(<default>)``. The environment variable ``BOOK_SEED`` overrides the default, so
 ``make seeds`` (and anyone) can rerun the whole book at other seeds without editing a page.
 """
+
 from __future__ import annotations
 
 import os

@@ -13,6 +13,7 @@
 These modules sit above the core floors (they may import ``problems``, ``sampling``, ``sgd``,
 ``noise``, ``sde``, ``levy``, ``stats``); nothing in the core imports them.
 """
+
 from __future__ import annotations
 
 __all__ = ["wells", "deep_linear", "superposition", "grokking"]

@@ -15,6 +15,7 @@ This module holds the closed form, whitened teacher data, an aligned (decoupled)
 the parameter layout of :class:`sgdsde.problems.DeepLinearNetwork`, the mode strengths of any θ and
 the learning (plateau-exit) times of a trajectory.
 """
+
 from __future__ import annotations
 
 import math
@@ -88,8 +89,17 @@ def _orthogonal(k: int, gen: torch.Generator) -> torch.Tensor:
     return q * torch.sign(torch.diagonal(r))
 
 
-def whitened_teacher(n: int, d_in: int, d_out: int, singular_values, *, noise_std: float = 0.0,
-                     seed: int = 0, dtype: torch.dtype = torch.float64, device=None):
+def whitened_teacher(
+    n: int,
+    d_in: int,
+    d_out: int,
+    singular_values,
+    *,
+    noise_std: float = 0.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device=None,
+):
     """Whitened inputs and a linear teacher with prescribed singular values.
 
     X ``(n, d_in)`` has XᵀX/n = I exactly (Gaussian draws, orthonormalised and scaled by √n);
@@ -123,7 +133,9 @@ def whitened_teacher(n: int, d_in: int, d_out: int, singular_values, *, noise_st
     s = torch.as_tensor(singular_values, dtype=torch.float64).reshape(-1)
     r = s.numel()
     if r < 1 or r > min(d_in, d_out) or not bool((s > 0).all()):
-        raise ValueError(f"singular_values must be 1..min(d_in, d_out) = {min(d_in, d_out)} positive numbers; got {singular_values!r}")
+        raise ValueError(
+            f"singular_values must be 1..min(d_in, d_out) = {min(d_in, d_out)} positive numbers; got {singular_values!r}"
+        )
     if not (isinstance(noise_std, (int, float)) and noise_std >= 0):
         raise ValueError(f"noise_std must be >= 0; got {noise_std!r}")
     gen = torch.Generator().manual_seed(int(seed))
@@ -138,7 +150,9 @@ def whitened_teacher(n: int, d_in: int, d_out: int, singular_values, *, noise_st
     return X.to(dtype=dtype, device=device), Y.to(dtype=dtype, device=device), U, s, V
 
 
-def aligned_init(hidden: int, U: torch.Tensor, V: torch.Tensor, a0, *, seed: int = 0) -> torch.Tensor:
+def aligned_init(
+    hidden: int, U: torch.Tensor, V: torch.Tensor, a0, *, seed: int = 0
+) -> torch.Tensor:
     """Balanced, decoupled initialisation θ = (vec W₁, vec W₂) of a two-layer network.
 
     W₁ = Q diag(√a₀) Vᵀ ``(hidden, d_in)``, W₂ = U diag(√a₀) Qᵀ ``(d_out, hidden)`` with Q
@@ -156,7 +170,9 @@ def aligned_init(hidden: int, U: torch.Tensor, V: torch.Tensor, a0, *, seed: int
     """
     r = U.shape[1]
     if V.shape[1] != r:
-        raise ValueError(f"U and V must have the same number of columns; got {U.shape[1]} and {V.shape[1]}")
+        raise ValueError(
+            f"U and V must have the same number of columns; got {U.shape[1]} and {V.shape[1]}"
+        )
     if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < r:
         raise ValueError(f"hidden must be an int >= r = {r}; got {hidden!r}")
     a0 = torch.as_tensor(a0, dtype=torch.float64).expand(r)
@@ -183,7 +199,9 @@ def mode_strengths(W: torch.Tensor, U: torch.Tensor, V: torch.Tensor) -> torch.T
     return torch.einsum("or,...oi,ir->...r", U, W, V)
 
 
-def effective_a0(W1: torch.Tensor, W2: torch.Tensor, U: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+def effective_a0(
+    W1: torch.Tensor, W2: torch.Tensor, U: torch.Tensor, V: torch.Tensor
+) -> torch.Tensor:
     """Effective initial strength of each mode of a small, unaligned two-layer initialisation.
 
     Near W = 0 the mode's input and output vectors r = W₁v_α and c = W₂ᵀu_α obey
@@ -204,7 +222,9 @@ def effective_a0(W1: torch.Tensor, W2: torch.Tensor, U: torch.Tensor, V: torch.T
     return 0.25 * ((r + c) ** 2).sum(-1)
 
 
-def learning_times(t: torch.Tensor, a: torch.Tensor, s: torch.Tensor, frac: float = 0.5) -> torch.Tensor:
+def learning_times(
+    t: torch.Tensor, a: torch.Tensor, s: torch.Tensor, frac: float = 0.5
+) -> torch.Tensor:
     """First time each mode's strength reaches frac·s (linear interpolation between records).
 
     Parameters
@@ -230,7 +250,9 @@ def learning_times(t: torch.Tensor, a: torch.Tensor, s: torch.Tensor, frac: floa
     t = torch.as_tensor(t, dtype=torch.float64)
     a = a.to(torch.float64)
     if a.shape[0] != t.shape[0]:
-        raise ValueError(f"a must have the time axis first with T = {t.shape[0]}; got {tuple(a.shape)}")
+        raise ValueError(
+            f"a must have the time axis first with T = {t.shape[0]}; got {tuple(a.shape)}"
+        )
     lvl = frac * torch.as_tensor(s, dtype=torch.float64).to(a.device)
     above = a >= lvl
     reached = above.any(0)
@@ -274,17 +296,29 @@ class TwoLayerLinear(Problem):
     True
     """
 
-    def __init__(self, hidden: int, X: torch.Tensor, Y: torch.Tensor, *, theta0: torch.Tensor | None = None,
-                 init_scale: float = 0.1, seed: int = 0):
+    def __init__(
+        self,
+        hidden: int,
+        X: torch.Tensor,
+        Y: torch.Tensor,
+        *,
+        theta0: torch.Tensor | None = None,
+        init_scale: float = 0.1,
+        seed: int = 0,
+    ):
         if not isinstance(X, torch.Tensor) or not isinstance(Y, torch.Tensor):
             raise TypeError("X and Y must be torch tensors")
         if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0] or X.shape[0] < 1:
-            raise ValueError(f"X (n, d_in) and Y (n, d_out) must share n >= 1; got {tuple(X.shape)}, {tuple(Y.shape)}")
+            raise ValueError(
+                f"X (n, d_in) and Y (n, d_out) must share n >= 1; got {tuple(X.shape)}, {tuple(Y.shape)}"
+            )
         if not X.is_floating_point() or Y.dtype != X.dtype or Y.device != X.device:
             raise TypeError("X must be floating and Y must have X's dtype and device")
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
             raise ValueError(f"hidden must be an int >= 1; got {hidden!r}")
-        if not (isinstance(init_scale, (int, float)) and math.isfinite(init_scale) and init_scale >= 0):
+        if not (
+            isinstance(init_scale, (int, float)) and math.isfinite(init_scale) and init_scale >= 0
+        ):
             raise ValueError(f"init_scale must be a finite float >= 0; got {init_scale!r}")
         self.X, self.Y = X, Y
         self.n, self.d_in = X.shape
@@ -302,8 +336,10 @@ class TwoLayerLinear(Problem):
         """(W₁ ``(..., hidden, d_in)``, W₂ ``(..., d_out, hidden)``)."""
         theta = self._theta(theta)
         lead = theta.shape[:-1]
-        return (theta[..., : self.n1].reshape(*lead, self.hidden, self.d_in),
-                theta[..., self.n1:].reshape(*lead, self.d_out, self.hidden))
+        return (
+            theta[..., : self.n1].reshape(*lead, self.hidden, self.d_in),
+            theta[..., self.n1 :].reshape(*lead, self.d_out, self.hidden),
+        )
 
     def end_to_end(self, theta: torch.Tensor) -> torch.Tensor:
         """W₂W₁ ``(..., d_out, d_in)``."""
@@ -312,17 +348,19 @@ class TwoLayerLinear(Problem):
 
     def _parts(self, theta, Xb, Yb):
         W1, W2 = self.weights(theta)
-        H = Xb @ W1.mT                      # (..., m, hidden)
-        R = H @ W2.mT - Yb                  # (..., m, d_out)
+        H = Xb @ W1.mT  # (..., m, hidden)
+        R = H @ W2.mT - Yb  # (..., m, d_out)
         return W1, W2, H, R
 
     def per_sample_losses(self, theta):
         _, _, _, R = self._parts(theta, self.X, self.Y)
-        return 0.5 * (R ** 2).sum(-1)
+        return 0.5 * (R**2).sum(-1)
 
     def per_sample_grads(self, theta):
         W1, W2, H, R = self._parts(theta, self.X, self.Y)
-        g1 = torch.einsum("...mo,...oh,...mi->...mhi", R, W2, self.X.expand(*R.shape[:-1], self.d_in))
+        g1 = torch.einsum(
+            "...mo,...oh,...mi->...mhi", R, W2, self.X.expand(*R.shape[:-1], self.d_in)
+        )
         g2 = torch.einsum("...mo,...mh->...moh", R, H)
         lead = R.shape[:-1]
         return torch.cat([g1.reshape(*lead, self.n1), g2.reshape(*lead, self.d - self.n1)], -1)
@@ -330,8 +368,8 @@ class TwoLayerLinear(Problem):
     def _mean_grad(self, theta, Xb, Yb):
         W1, W2, H, R = self._parts(theta, Xb, Yb)
         m = Xb.shape[-2]
-        g1 = (W2.mT @ R.mT @ Xb) / m        # (..., hidden, d_in)
-        g2 = (R.mT @ H) / m                 # (..., d_out, hidden)
+        g1 = (W2.mT @ R.mT @ Xb) / m  # (..., hidden, d_in)
+        g2 = (R.mT @ H) / m  # (..., d_out, hidden)
         return torch.cat([g1.flatten(-2), g2.flatten(-2)], -1)
 
     def grad(self, theta):

@@ -26,6 +26,7 @@ Command line (the GPU run of the chapter)::
 
 writes a JSON file with the configuration, the device name, the wall time and the whole history.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,9 @@ __all__ = [
 ]
 
 
-def modular_addition_data(p: int, frac_train: float, *, seed: int = 0, with_equals: bool = False,
-                          device=None):
+def modular_addition_data(
+    p: int, frac_train: float, *, seed: int = 0, with_equals: bool = False, device=None
+):
     """The p² pairs (a, b) with labels (a + b) mod p, split as in Nanda et al.'s code.
 
     The pairs are listed a-major, shuffled by Python's ``random.seed(seed); random.shuffle`` and the
@@ -88,7 +90,9 @@ def modular_addition_data(p: int, frac_train: float, *, seed: int = 0, with_equa
     if not (isinstance(frac_train, (int, float)) and 0 < frac_train < 1):
         raise ValueError(f"frac_train must be in (0, 1); got {frac_train!r}")
     pairs = [(i, j, p) for i in range(p) for j in range(p)]
-    random.Random(seed).shuffle(pairs)  # = random.seed(seed); random.shuffle(pairs), without global state
+    random.Random(seed).shuffle(
+        pairs
+    )  # = random.seed(seed); random.shuffle(pairs), without global state
     div = int(frac_train * len(pairs))
     if div < 1 or div >= len(pairs):
         raise ValueError(f"frac_train={frac_train} leaves an empty train or test set for p={p}")
@@ -139,7 +143,9 @@ class OneLayerTransformer(nn.Module):
     torch.Size([1, 8])
     """
 
-    def __init__(self, p: int, d_model: int = 128, n_heads: int = 4, d_mlp: int = 512, n_ctx: int = 3):
+    def __init__(
+        self, p: int, d_model: int = 128, n_heads: int = 4, d_mlp: int = 512, n_ctx: int = 3
+    ):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
@@ -157,18 +163,20 @@ class OneLayerTransformer(nn.Module):
         self.W_out = nn.Parameter(torch.randn(D, d_mlp) * r)
         self.b_out = nn.Parameter(torch.zeros(D))
         self.W_U = nn.Parameter(torch.randn(D, V) / math.sqrt(V))
-        self.register_buffer("mask", torch.tril(torch.ones(n_ctx, n_ctx, dtype=torch.bool)), persistent=False)
+        self.register_buffer(
+            "mask", torch.tril(torch.ones(n_ctx, n_ctx, dtype=torch.bool)), persistent=False
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         T = x.shape[-1]
-        h = self.W_E.T[x] + self.W_pos[:T]                                 # (..., T, D)
+        h = self.W_E.T[x] + self.W_pos[:T]  # (..., T, D)
         q = torch.einsum("ihd,...pd->...iph", self.W_Q, h)
         k = torch.einsum("ihd,...pd->...iph", self.W_K, h)
         v = torch.einsum("ihd,...pd->...iph", self.W_V, h)
         s = torch.einsum("...iqh,...iph->...iqp", q, k) / math.sqrt(self.d_head)
         s = s.masked_fill(~self.mask[:T, :T], float("-inf"))
         z = torch.einsum("...iqp,...iph->...iqh", torch.softmax(s, -1), v)  # (..., H, T, dh)
-        z = z.transpose(-3, -2).flatten(-2)                                # (..., T, H dh)
+        z = z.transpose(-3, -2).flatten(-2)  # (..., T, H dh)
         h = h + z @ self.W_O.T
         m = torch.relu(h @ self.W_in.T + self.b_in)
         h = h + m @ self.W_out.T + self.b_out
@@ -230,14 +238,41 @@ class GrokConfig:
 CONFIGS: dict[str, GrokConfig] = {
     "cpu": GrokConfig(),
     "cpu_minibatch": GrokConfig(name="cpu_minibatch", batch_size=32),
-    "nanda": GrokConfig(name="nanda", p=113, frac_train=0.3, model="transformer", activation="relu", lr=1e-3,
-                        weight_decay=1.0, betas=(0.9, 0.98), steps=10000, log_every=100,
-                        noise_every=500, noise_samples=256, noise_batch=64, noise_draws=256, eig_k=16),
-    "nanda_minibatch": GrokConfig(name="nanda_minibatch", p=113, frac_train=0.3, model="transformer",
-                                  activation="relu",
-                                  lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98), batch_size=512,
-                                  steps=10000, log_every=100, noise_every=500, noise_samples=256,
-                                  noise_batch=64, noise_draws=256, eig_k=16),
+    "nanda": GrokConfig(
+        name="nanda",
+        p=113,
+        frac_train=0.3,
+        model="transformer",
+        activation="relu",
+        lr=1e-3,
+        weight_decay=1.0,
+        betas=(0.9, 0.98),
+        steps=10000,
+        log_every=100,
+        noise_every=500,
+        noise_samples=256,
+        noise_batch=64,
+        noise_draws=256,
+        eig_k=16,
+    ),
+    "nanda_minibatch": GrokConfig(
+        name="nanda_minibatch",
+        p=113,
+        frac_train=0.3,
+        model="transformer",
+        activation="relu",
+        lr=1e-3,
+        weight_decay=1.0,
+        betas=(0.9, 0.98),
+        batch_size=512,
+        steps=10000,
+        log_every=100,
+        noise_every=500,
+        noise_samples=256,
+        noise_batch=64,
+        noise_draws=256,
+        eig_k=16,
+    ),
 }
 
 
@@ -267,8 +302,17 @@ def _ce(logits: torch.Tensor, y: torch.Tensor, f64: bool) -> torch.Tensor:
     return (torch.logsumexp(lg, -1) - lg.gather(-1, y.unsqueeze(-1)).squeeze(-1)).mean()
 
 
-def noise_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int, draws: int,
-                     k: int, generator: torch.Generator, pooled: int = 65536) -> dict:
+def noise_statistics(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int,
+    draws: int,
+    k: int,
+    generator: torch.Generator,
+    pooled: int = 65536,
+) -> dict:
     """Gradient-noise statistics at the model's current parameters from the examples (x, y).
 
     G ``(m, d)`` = per-sample gradients of the cross-entropy (``torch.func``), ḡ their mean,
@@ -310,19 +354,26 @@ def noise_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batc
     idx = torch.randint(m, (draws, batch_size), generator=generator, device=G.device)
     S = torch.zeros(draws, m, dtype=G.dtype, device=G.device)
     S.scatter_add_(1, idx, torch.full(idx.shape, 1.0 / batch_size, dtype=G.dtype, device=G.device))
-    xi = -(S @ C)                                  # ḡ − g_B, (draws, d)
+    xi = -(S @ C)  # ḡ − g_B, (draws, d)
     a_norm = tail_index_mohammadi(xi.to(torch.float64))
     flat = torch.randint(xi.numel(), (pooled,), generator=generator, device=G.device)
     sd = xi.std(0, keepdim=True)
     keep = (sd > 0).expand_as(xi).reshape(-1)[flat]
     z = (xi / torch.where(sd > 0, sd, torch.ones_like(sd))).reshape(-1)[flat][keep]
     a_coord = tail_index_mohammadi(xi.reshape(-1)[flat].to(torch.float64))
-    a_std = tail_index_mohammadi(z.to(torch.float64)) if z.numel() >= 16 else torch.tensor(float("nan"))
+    a_std = (
+        tail_index_mohammadi(z.to(torch.float64)) if z.numel() >= 16 else torch.tensor(float("nan"))
+    )
     tr = lam.sum()
-    return {"sigma_eigs": lam[:k].tolist(), "sigma_trace": float(tr),
-            "sigma_eff_rank": float(tr ** 2 / (lam ** 2).sum()) if float(tr) > 0 else 0.0,
-            "grad_norm": float(gbar.norm()), "alpha_norm": float(a_norm), "alpha_coord": float(a_coord),
-            "alpha_coord_std": float(a_std)}
+    return {
+        "sigma_eigs": lam[:k].tolist(),
+        "sigma_trace": float(tr),
+        "sigma_eff_rank": float(tr**2 / (lam**2).sum()) if float(tr) > 0 else 0.0,
+        "grad_norm": float(gbar.norm()),
+        "alpha_norm": float(a_norm),
+        "alpha_coord": float(a_coord),
+        "alpha_coord_std": float(a_std),
+    }
 
 
 @dataclass
@@ -343,8 +394,14 @@ class _History:
     alpha_coord_std: list = field(default_factory=list)
 
 
-def train(cfg: GrokConfig | str, *, device=None, dtype: torch.dtype = torch.float32,
-          progress: bool | None = None, **overrides) -> dict:
+def train(
+    cfg: GrokConfig | str,
+    *,
+    device=None,
+    dtype: torch.dtype = torch.float32,
+    progress: bool | None = None,
+    **overrides,
+) -> dict:
     """Train ``cfg`` (a :class:`GrokConfig` or a name in :data:`CONFIGS`) and return its record.
 
     Parameters
@@ -390,17 +447,24 @@ def train(cfg: GrokConfig | str, *, device=None, dtype: torch.dtype = torch.floa
             raise ValueError(f"{name} must be >= 1; got {getattr(cfg, name)}")
     device = torch.device(device) if device is not None else torch.device("cpu")
     with_eq = cfg.model == "transformer"
-    xtr, ytr, xte, yte = modular_addition_data(cfg.p, cfg.frac_train, seed=cfg.data_seed,
-                                               with_equals=with_eq, device=device)
+    xtr, ytr, xte, yte = modular_addition_data(
+        cfg.p, cfg.frac_train, seed=cfg.data_seed, with_equals=with_eq, device=device
+    )
     model = build_model(cfg).to(device=device, dtype=dtype)
     params = list(model.parameters())
     if cfg.optimizer == "adamw":
         kw = {"fused": True} if device.type == "cuda" else {"foreach": True}
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=tuple(cfg.betas), **kw)
+        opt = torch.optim.AdamW(
+            params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=tuple(cfg.betas), **kw
+        )
     else:
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, foreach=True)
+        opt = torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, foreach=True
+        )
     # Nanda et al.'s warm-up: lr·min(step/warmup, 1) (so the very first step has lr 0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(s / cfg.warmup, 1.0) if cfg.warmup > 0 else 1.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(s / cfg.warmup, 1.0) if cfg.warmup > 0 else 1.0
+    )
     gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     ntr = xtr.shape[0]
     B = cfg.batch_size
@@ -412,27 +476,53 @@ def train(cfg: GrokConfig | str, *, device=None, dtype: torch.dtype = torch.floa
     @torch.no_grad()
     def evaluate(k):
         ltr, lte = model(xtr), model(xte)
-        vals = torch.stack([_ce(ltr, ytr, cfg.loss_float64).float(), _ce(lte, yte, cfg.loss_float64).float(),
-                            (ltr.argmax(-1) == ytr).float().mean(), (lte.argmax(-1) == yte).float().mean(),
-                            torch.sqrt(sum((p_.float() ** 2).sum() for p_ in params))]).tolist()
+        vals = torch.stack(
+            [
+                _ce(ltr, ytr, cfg.loss_float64).float(),
+                _ce(lte, yte, cfg.loss_float64).float(),
+                (ltr.argmax(-1) == ytr).float().mean(),
+                (lte.argmax(-1) == yte).float().mean(),
+                torch.sqrt(sum((p_.float() ** 2).sum() for p_ in params)),
+            ]
+        ).tolist()
         if not math.isfinite(vals[0]):
             raise FloatingPointError(f"training loss is non-finite at step {k}; lower lr")
         H.step.append(k)
-        for key, v in zip(("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"), vals):
+        for key, v in zip(
+            ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"), vals
+        ):
             getattr(H, key).append(v)
 
     def noise(k):
-        st = noise_statistics(model, xtr[sub], ytr[sub], batch_size=cfg.noise_batch, draws=cfg.noise_draws,
-                              k=min(cfg.eig_k, sub.numel()), generator=gen)
+        st = noise_statistics(
+            model,
+            xtr[sub],
+            ytr[sub],
+            batch_size=cfg.noise_batch,
+            draws=cfg.noise_draws,
+            k=min(cfg.eig_k, sub.numel()),
+            generator=gen,
+        )
         H.noise_step.append(k)
-        for key in ("sigma_eigs", "sigma_trace", "sigma_eff_rank", "grad_norm", "alpha_norm", "alpha_coord",
-                    "alpha_coord_std"):
+        for key in (
+            "sigma_eigs",
+            "sigma_trace",
+            "sigma_eff_rank",
+            "grad_norm",
+            "alpha_norm",
+            "alpha_coord",
+            "alpha_coord_std",
+        ):
             getattr(H, key).append(st[key])
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=cfg.steps, desc=f"grokking {cfg.name}", leave=False,
-               disable=None if progress is None else not progress)
+    bar = tqdm(
+        total=cfg.steps,
+        desc=f"grokking {cfg.name}",
+        leave=False,
+        disable=None if progress is None else not progress,
+    )
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -452,11 +542,17 @@ def train(cfg: GrokConfig | str, *, device=None, dtype: torch.dtype = torch.floa
         sched.step()
         if k % cfg.log_every == 0 or k == cfg.steps:
             evaluate(k)
-            bar.set_postfix(train=f"{H.train_acc[-1]:.2f}", test=f"{H.test_acc[-1]:.2f}", refresh=False)
+            bar.set_postfix(
+                train=f"{H.train_acc[-1]:.2f}", test=f"{H.test_acc[-1]:.2f}", refresh=False
+            )
             bar.update(k - bar.n)
         if cfg.noise_every and (k % cfg.noise_every == 0 or k == cfg.steps):
             noise(k)
-        if cfg.stop_test_loss is not None and H.step[-1] == k and H.test_loss[-1] < cfg.stop_test_loss:
+        if (
+            cfg.stop_test_loss is not None
+            and H.step[-1] == k
+            and H.test_loss[-1] < cfg.stop_test_loss
+        ):
             break
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -465,10 +561,18 @@ def train(cfg: GrokConfig | str, *, device=None, dtype: torch.dtype = torch.floa
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     cfgd = dataclasses.asdict(cfg)
     cfgd["betas"] = list(cfg.betas)
-    return {"config": cfgd, "device": name, "dtype": str(dtype).replace("torch.", ""), "wall_s": wall,
-            "steps_run": H.step[-1],
-            "n_params": sum(p_.numel() for p_ in params), "n_train": ntr, "n_test": int(xte.shape[0]),
-            "torch": torch.__version__, "history": dataclasses.asdict(H)}
+    return {
+        "config": cfgd,
+        "device": name,
+        "dtype": str(dtype).replace("torch.", ""),
+        "wall_s": wall,
+        "steps_run": H.step[-1],
+        "n_params": sum(p_.numel() for p_ in params),
+        "n_train": ntr,
+        "n_test": int(xte.shape[0]),
+        "torch": torch.__version__,
+        "history": dataclasses.asdict(H),
+    }
 
 
 def _first(steps, values, pred):
@@ -494,8 +598,12 @@ def summarize(record: dict, *, acc: float = 0.99, loss: float = 1.0) -> dict:
     tt = _first(h["step"], h["train_acc"], lambda v: v >= acc)
     te = _first(h["step"], h["test_acc"], lambda v: v >= acc)
     tl = _first(h["step"], h["test_loss"], lambda v: v < loss)
-    return {"t_train": tt, "t_test": te, "t_test_loss": tl,
-            "gap": (te - tt) if (te is not None and tt is not None) else None}
+    return {
+        "t_train": tt,
+        "t_test": te,
+        "t_test_loss": tl,
+        "gap": (te - tt) if (te is not None and tt is not None) else None,
+    }
 
 
 def main(argv=None) -> int:
@@ -512,42 +620,66 @@ def main(argv=None) -> int:
     cpu on cpu: ... s for 2 steps; ...
     0
     """
-    ap = argparse.ArgumentParser(prog="python -m sgdsde.experiments.grokking", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m sgdsde.experiments.grokking", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--config", default="cpu", choices=sorted(CONFIGS))
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    ap.add_argument("--epochs", type=int, default=None, help="optimiser steps (= epochs for full batch)")
+    ap.add_argument(
+        "--epochs", type=int, default=None, help="optimiser steps (= epochs for full batch)"
+    )
     ap.add_argument("--frac", type=float, default=None, help="fraction of pairs used for training")
     ap.add_argument("--optimizer", default=None, choices=["adamw", "sgd"])
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--weight-decay", type=float, default=None)
     ap.add_argument("--momentum", type=float, default=None)
-    ap.add_argument("--batch-size", type=int, default=None, help="minibatch size (default: the config's)")
+    ap.add_argument(
+        "--batch-size", type=int, default=None, help="minibatch size (default: the config's)"
+    )
     ap.add_argument("--full-batch", action="store_true", help="force full batch")
     ap.add_argument("--log-every", type=int, default=None)
     ap.add_argument("--noise-every", type=int, default=None, help="0 disables the noise statistics")
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--stop-test-loss", type=float, default=None, help="stop once the test loss is below this")
+    ap.add_argument(
+        "--stop-test-loss", type=float, default=None, help="stop once the test loss is below this"
+    )
     ap.add_argument("--out", default=None, help="write the record as JSON here")
     ap.add_argument("--progress", action="store_true", help="show a tqdm bar")
     a = ap.parse_args(argv)
-    ov = {k: v for k, v in (("steps", a.epochs), ("frac_train", a.frac), ("optimizer", a.optimizer),
-                            ("lr", a.lr), ("weight_decay", a.weight_decay), ("momentum", a.momentum),
-                            ("batch_size", a.batch_size), ("log_every", a.log_every),
-                            ("noise_every", a.noise_every), ("seed", a.seed),
-                            ("stop_test_loss", a.stop_test_loss)) if v is not None}
+    ov = {
+        k: v
+        for k, v in (
+            ("steps", a.epochs),
+            ("frac_train", a.frac),
+            ("optimizer", a.optimizer),
+            ("lr", a.lr),
+            ("weight_decay", a.weight_decay),
+            ("momentum", a.momentum),
+            ("batch_size", a.batch_size),
+            ("log_every", a.log_every),
+            ("noise_every", a.noise_every),
+            ("seed", a.seed),
+            ("stop_test_loss", a.stop_test_loss),
+        )
+        if v is not None
+    }
     if a.full_batch:
         ov["batch_size"] = None
     if a.device.startswith("cuda") and not torch.cuda.is_available():
         print("error: --device cuda but torch.cuda.is_available() is False", file=sys.stderr)
         return 2
-    rec = train(a.config, device=a.device, dtype=getattr(torch, a.dtype), progress=a.progress or None, **ov)
+    rec = train(
+        a.config, device=a.device, dtype=getattr(torch, a.dtype), progress=a.progress or None, **ov
+    )
     s = summarize(rec)
     rec["summary"] = s
     h = rec["history"]
-    print(f"{rec['config']['name']} on {rec['device']}: {rec['wall_s']:.1f} s for {rec['steps_run']} steps; "
-          f"final train acc {h['train_acc'][-1]:.3f}, test acc {h['test_acc'][-1]:.3f}, "
-          f"test loss {h['test_loss'][-1]:.3g}; milestones {s}")
+    print(
+        f"{rec['config']['name']} on {rec['device']}: {rec['wall_s']:.1f} s for {rec['steps_run']} steps; "
+        f"final train acc {h['train_acc'][-1]:.3f}, test acc {h['test_acc'][-1]:.3f}, "
+        f"test loss {h['test_loss'][-1]:.3g}; milestones {s}"
+    )
     if a.out:
         import os
 

@@ -15,6 +15,7 @@ whole phase diagram is one run. :func:`geometry` reads off the feature geometry:
 D_i = ‖W_i‖⁴ / Σ_j (W_iᵀW_j)² (1 = a dedicated dimension, 1/2 = an antipodal pair, 2/5 = a
 pentagon, …).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,12 +31,15 @@ def _as_instances(name, v, I, dtype, device):
     if t.numel() == 1:
         t = t.expand(I)
     if t.numel() != I:
-        raise ValueError(f"{name} must be a scalar or have one entry per instance ({I}); got {t.numel()}")
+        raise ValueError(
+            f"{name} must be a scalar or have one entry per instance ({I}); got {t.numel()}"
+        )
     return t.clone()
 
 
-def feature_batch(batch: int, density: torch.Tensor, n_features: int, *,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def feature_batch(
+    batch: int, density: torch.Tensor, n_features: int, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Sparse features ``(batch, instances, n)``: x_i ~ U[0, 1] with probability ``density``, else 0.
 
     ``density`` is ``(instances,)``; dtype and device follow it.
@@ -52,12 +56,16 @@ def feature_batch(batch: int, density: torch.Tensor, n_features: int, *,
         raise ValueError("density must lie in (0, 1]")
     I = density.shape[0]
     # one uniform u per entry: active iff u < p, and then u/p ~ U[0, 1] independently of activity
-    u = torch.rand((batch, I, n_features), generator=generator, dtype=density.dtype, device=density.device)
+    u = torch.rand(
+        (batch, I, n_features), generator=generator, dtype=density.dtype, device=density.device
+    )
     p = density[:, None]
     return torch.where(u < p, u / p, torch.zeros_like(u))
 
 
-def toy_loss(W: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor, importance: torch.Tensor) -> torch.Tensor:
+def toy_loss(
+    W: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor, importance: torch.Tensor
+) -> torch.Tensor:
     """Per-instance loss mean_batch Σ_i I_i (x_i − ReLU(WᵀWx + b)_i)²: ``(instances,)``.
 
     Shapes: W ``(I, m, n)``, b ``(I, n)`` or None (no bias), x ``(batch, I, n)``, importance ``(n,)``.
@@ -69,12 +77,12 @@ def toy_loss(W: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor, importanc
     >>> toy_loss(W, None, x, torch.ones(3)).tolist()
     [1.0]
     """
-    G = W.mT @ W                                          # (I, n, n)
+    G = W.mT @ W  # (I, n, n)
     pre = torch.einsum("ijk,bik->bij", G, x)
     if b is not None:
         pre = pre + b
     err = x - torch.relu(pre)
-    return (importance * err ** 2).sum(-1).mean(0)
+    return (importance * err**2).sum(-1).mean(0)
 
 
 def toy_grads(W: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor, importance: torch.Tensor):
@@ -105,9 +113,9 @@ def toy_grads(W: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor, importan
         pre = pre + b
     xh = torch.relu(pre)
     err = x - xh
-    loss = (importance * err ** 2).sum(-1).mean(0)
-    delta = (-2.0 / x.shape[0]) * importance * err * (pre > 0).to(x.dtype)    # (batch, I, n)
-    A = torch.einsum("bij,bik->ijk", delta, x)                                  # (I, n, n)
+    loss = (importance * err**2).sum(-1).mean(0)
+    delta = (-2.0 / x.shape[0]) * importance * err * (pre > 0).to(x.dtype)  # (batch, I, n)
+    A = torch.einsum("bij,bik->ijk", delta, x)  # (I, n, n)
     dW = W @ (A + A.mT)
     db = delta.sum(0) if b is not None else None
     return loss, dW, db
@@ -136,11 +144,25 @@ class ToyResult:
 
 
 @torch.no_grad()
-def train_toy_models(n_features: int, n_hidden: int, density, *, importance=None, steps: int = 5000,
-                     batch_size: int = 256, lr=1e-2, optimizer: str = "adam", bias: bool = True,
-                     init_scale: float | None = None, W0: torch.Tensor | None = None, seed: int = 0,
-                     record_every: int = 100, dtype: torch.dtype = torch.float32, device=None,
-                     progress: bool | None = None) -> ToyResult:
+def train_toy_models(
+    n_features: int,
+    n_hidden: int,
+    density,
+    *,
+    importance=None,
+    steps: int = 5000,
+    batch_size: int = 256,
+    lr=1e-2,
+    optimizer: str = "adam",
+    bias: bool = True,
+    init_scale: float | None = None,
+    W0: torch.Tensor | None = None,
+    seed: int = 0,
+    record_every: int = 100,
+    dtype: torch.dtype = torch.float32,
+    device=None,
+    progress: bool | None = None,
+) -> ToyResult:
     """Train one toy model per entry of ``density`` (and ``lr``), all in one batched loop.
 
     Parameters
@@ -174,8 +196,13 @@ def train_toy_models(n_features: int, n_hidden: int, density, *, importance=None
     >>> bool((r.loss[-1] < r.loss[0]).all())
     True
     """
-    for name, v in (("n_features", n_features), ("n_hidden", n_hidden), ("steps", steps),
-                    ("batch_size", batch_size), ("record_every", record_every)):
+    for name, v in (
+        ("n_features", n_features),
+        ("n_hidden", n_hidden),
+        ("steps", steps),
+        ("batch_size", batch_size),
+        ("record_every", record_every),
+    ):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be an int >= 1; got {v!r}")
     if optimizer not in ("sgd", "adam"):
@@ -191,14 +218,21 @@ def train_toy_models(n_features: int, n_hidden: int, density, *, importance=None
     if not bool((lrs > 0).all()):
         raise ValueError("lr must be > 0")
     n, m = n_features, n_hidden
-    imp = torch.ones(n, dtype=dtype, device=device) if importance is None else \
-        torch.as_tensor(importance, dtype=dtype).to(device)
+    imp = (
+        torch.ones(n, dtype=dtype, device=device)
+        if importance is None
+        else torch.as_tensor(importance, dtype=dtype).to(device)
+    )
     if imp.shape != (n,):
-        raise ValueError(f"importance must have shape (n_features,) = ({n},); got {tuple(imp.shape)}")
+        raise ValueError(
+            f"importance must have shape (n_features,) = ({n},); got {tuple(imp.shape)}"
+        )
     gen = torch.Generator(device=device).manual_seed(int(seed))
     if W0 is not None:
         if tuple(W0.shape) != (I, m, n):
-            raise ValueError(f"W0 must have shape (instances, m, n) = {(I, m, n)}; got {tuple(W0.shape)}")
+            raise ValueError(
+                f"W0 must have shape (instances, m, n) = {(I, m, n)}; got {tuple(W0.shape)}"
+            )
         W = W0.to(dtype=dtype, device=device).clone()
     else:
         sc = math.sqrt(2.0 / (m + n)) if init_scale is None else float(init_scale)
@@ -212,13 +246,20 @@ def train_toy_models(n_features: int, n_hidden: int, density, *, importance=None
     rec_loss, rec_step = [], []
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=steps, desc="toy models", leave=False, disable=None if progress is None else not progress)
+    bar = tqdm(
+        total=steps,
+        desc="toy models",
+        leave=False,
+        disable=None if progress is None else not progress,
+    )
     for k in range(1, steps + 1):
         x = feature_batch(batch_size, dens, n, generator=gen)
         loss, dW, db = toy_grads(W, b, x, imp)
         if k == 1 or k % record_every == 0 or k == steps:
             if not bool(torch.isfinite(W).all()):
-                raise FloatingPointError(f"toy model parameters became non-finite by step {k}; lower lr")
+                raise FloatingPointError(
+                    f"toy model parameters became non-finite by step {k}; lower lr"
+                )
             rec_loss.append(loss.clone())
             rec_step.append(k)
         if optimizer == "sgd":
@@ -228,7 +269,7 @@ def train_toy_models(n_features: int, n_hidden: int, density, *, importance=None
         else:
             mW.mul_(b1).add_(dW, alpha=1 - b1)
             vW.mul_(b2).addcmul_(dW, dW, value=1 - b2)
-            c1, c2 = 1 - b1 ** k, 1 - b2 ** k
+            c1, c2 = 1 - b1**k, 1 - b2**k
             W -= lr_W * (mW / c1) / ((vW / c2).sqrt() + eps)
             if bias:
                 mb.mul_(b1).add_(db, alpha=1 - b1)
@@ -239,8 +280,15 @@ def train_toy_models(n_features: int, n_hidden: int, density, *, importance=None
     bar.close()
     if not bool(torch.isfinite(W).all()):
         raise FloatingPointError("toy model parameters became non-finite; lower lr")
-    return ToyResult(W=W, b=b, loss=torch.stack(rec_loss), steps=torch.tensor(rec_step), density=dens,
-                     lr=lrs, batch_size=batch_size)
+    return ToyResult(
+        W=W,
+        b=b,
+        loss=torch.stack(rec_loss),
+        steps=torch.tensor(rec_step),
+        density=dens,
+        lr=lrs,
+        batch_size=batch_size,
+    )
 
 
 def geometry(W: torch.Tensor, threshold: float = 0.5) -> dict:
@@ -262,18 +310,25 @@ def geometry(W: torch.Tensor, threshold: float = 0.5) -> dict:
     >>> g["represented"].tolist(), g["dimensionality"].tolist(), g["dims_per_feature"].tolist()
     ([2], [[0.5, 0.5, 0.0]], [0.5])
     """
-    G = W.mT @ W                                           # (..., n, n)
+    G = W.mT @ W  # (..., n, n)
     norms2 = torch.diagonal(G, dim1=-2, dim2=-1)
     norms = norms2.clamp(min=0).sqrt()
     rep = norms > threshold
-    denom = (G ** 2).sum(-1)
-    dimty = torch.where(norms2 > 1e-12, norms2 ** 2 / denom.clamp(min=1e-30), torch.zeros_like(norms2))
+    denom = (G**2).sum(-1)
+    dimty = torch.where(
+        norms2 > 1e-12, norms2**2 / denom.clamp(min=1e-30), torch.zeros_like(norms2)
+    )
     m = W.shape[-2]
-    dpf = m / (W ** 2).sum((-2, -1)).clamp(min=1e-30)
+    dpf = m / (W**2).sum((-2, -1)).clamp(min=1e-30)
     unit = W / norms.clamp(min=1e-12).unsqueeze(-2)
-    inter = (unit.mT @ W).abs()                            # |Ŵ_iᵀ W_j|
+    inter = (unit.mT @ W).abs()  # |Ŵ_iᵀ W_j|
     mask = rep.unsqueeze(-1) & rep.unsqueeze(-2)
     eye = torch.eye(W.shape[-1], dtype=torch.bool, device=W.device)
     inter = torch.where(mask & ~eye, inter, torch.zeros_like(inter))
-    return {"norms": norms, "represented": rep.sum(-1), "dims_per_feature": dpf,
-            "dimensionality": dimty, "max_interference": inter.flatten(-2).max(-1).values}
+    return {
+        "norms": norms,
+        "represented": rep.sum(-1),
+        "dims_per_feature": dpf,
+        "dimensionality": dimty,
+        "max_interference": inter.flatten(-2).max(-1).values,
+    }
