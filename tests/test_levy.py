@@ -11,6 +11,7 @@ import torch
 from scipy import stats
 
 from sgdsde.levy import check_alpha, symmetric_stable, tail_index_hill, tail_index_mohammadi
+from sgdsde.stats import assert_within_se
 
 
 def gen(seed=0):
@@ -172,3 +173,74 @@ def test_estimator_bad_input():
         tail_index_hill(torch.tensor([1.0, float("nan"), 2.0]))
     with pytest.raises(TypeError):
         tail_index_hill([1.0, 2.0])
+
+
+# -- degenerate input and exact zeros -------------------------------------------------------------
+@pytest.mark.parametrize("estimator", [tail_index_mohammadi, tail_index_hill])
+def test_estimators_reject_degenerate_input(estimator):
+    # each used to return a number (1.0 for constant data, about -2e13 or inf for zeros)
+    cases = [
+        (torch.ones(100, dtype=torch.float64), "x is constant"),
+        (torch.full((100, 3), -2.5, dtype=torch.float64), "x is constant"),
+        (torch.zeros(100, dtype=torch.float64), "x is all zeros"),
+        (torch.zeros(50, 4), "x is all zeros"),
+        (torch.tensor([1.0]), "x needs at least"),
+        (torch.tensor([1.0, float("inf"), 2.0, 3.0]), "x contains non-finite"),
+        (torch.tensor([1.0, float("nan"), 2.0, 3.0]), "x contains non-finite"),
+    ]
+    for x, msg in cases:
+        with pytest.raises(ValueError, match=msg):
+            estimator(x)
+    with pytest.raises(ValueError, match="x needs at least 4"):
+        tail_index_mohammadi(torch.tensor([1.0, -2.0, 3.0]))
+
+
+def test_hill_rejects_a_flat_top():
+    x = torch.cat([torch.full((20,), 5.0), torch.linspace(0.1, 1, 80)]).double()
+    with pytest.raises(ValueError, match="largest magnitudes of x are all equal"):
+        tail_index_hill(x, k=10)
+    with pytest.raises(ValueError, match=r"\(k\+1\)-th largest magnitude of x is 0"):
+        tail_index_hill(torch.cat([torch.ones(5), torch.zeros(95)]).double(), k=10)
+
+
+def test_mohammadi_exact_zeros_are_rejected_or_dropped():
+    # Gaussian data (α = 2) with 1 % exact zeros: each zero enters as log(tiny) ≈ -708 and dragged
+    # α̂ from 2 to about 0.6; now the default raises, and drop_zeros=True estimates the non-zero part.
+    K = 65536
+    g = gen(21)
+    x = torch.randn(K, generator=g, dtype=torch.float64)
+    zeros = torch.randperm(K, generator=g)[: K // 100]
+    xz = x.clone()
+    xz[zeros] = 0.0
+    with pytest.raises(ValueError, match=r"x has 655 exact zero entries of 65536 \(1.00%\).*drop_zeros=True"):
+        tail_index_mohammadi(xz)
+    a, se = tail_index_mohammadi(xz, drop_zeros=True, return_se=True)
+    # 5 SE: false-failure odds false_failure_prob(5) ≈ 5.7e-7; SE ≈ 0.05 here, so 2 ± 0.25
+    assert 0.03 < float(se) < 0.08
+    assert_within_se(a, 2.0, se, k=5.0, what="α̂ of Gaussian data after dropping exact zeros")
+    keep = torch.ones(K, dtype=torch.bool)
+    keep[zeros] = False
+    assert float(a) == float(tail_index_mohammadi(x[keep]))       # = removing them by hand
+    # the same for vector samples: rows of norm 0 are dropped, other rows kept whole
+    v = torch.randn(4096, 3, generator=g, dtype=torch.float64)
+    v[::50] = 0.0
+    v[1::50, 0] = 0.0                                               # a zero entry, not a zero row
+    with pytest.raises(ValueError, match="exact zero rows"):
+        tail_index_mohammadi(v)
+    nz = v.norm(dim=1) > 0
+    assert float(tail_index_mohammadi(v, drop_zeros=True)) == float(tail_index_mohammadi(v[nz]))
+    # Hill's estimator uses only the top k + 1 magnitudes: an atom at 0 does not enter it
+    assert float(tail_index_hill(xz, k=100)) == float(tail_index_hill(x[keep], k=100))
+
+
+def test_mohammadi_standard_error_matches_replicate_spread():
+    # the returned SE against the sd of α̂ over R = 200 independent replicates (Gaussian, α = 2,
+    # K = 4096). The sample sd of R normal values has relative SE 1/√(2(R−1)) = 5 %: 5 SE is 25 %,
+    # false-failure odds false_failure_prob(5) ≈ 5.7e-7 (normal approximation).
+    R, K = 200, 4096
+    x = torch.randn(R, K, generator=gen(22), dtype=torch.float64)
+    est = torch.stack([torch.stack(tail_index_mohammadi(r, return_se=True)) for r in x])
+    sd, mean_se = float(est[:, 0].std()), float(est[:, 1].mean())
+    assert_within_se(sd / mean_se, 1.0, 1.0 / math.sqrt(2 * (R - 1)), k=5.0, what="sd(α̂)/SE")
+    # and the estimator is unbiased at α = 2 within the SE of the replicate mean
+    assert_within_se(est[:, 0].mean(), 2.0, sd / math.sqrt(R), k=5.0, what="mean α̂ at α = 2")
