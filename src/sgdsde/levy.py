@@ -184,26 +184,66 @@ def symmetric_stable(
     return res
 
 
-def _as_samples(x, name: str = "x") -> torch.Tensor:
-    """Return |x| for 1-D input or the row norms ‖x_i‖ for 2-D input, as a 1-D float tensor."""
+def _as_tensor(x, name: str) -> torch.Tensor:
+    """x as a floating tensor of shape (K,) or (K, d), checked finite."""
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(x)
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a tensor or array, got {type(x).__name__}")
+    if x.ndim not in (1, 2):
+        raise ValueError(f"{name} must have shape (K,) or (K, d), got {tuple(x.shape)}")
     if not x.dtype.is_floating_point:
         x = x.to(torch.get_default_dtype())
-    if x.ndim == 1:
-        a = x.abs()
-    elif x.ndim == 2:
-        a = torch.linalg.vector_norm(x, dim=1)
-    else:
-        raise ValueError(f"{name} must have shape (K,) or (K, d), got {tuple(x.shape)}")
-    if not bool(torch.isfinite(a).all()):
-        raise ValueError(f"{name} contains non-finite values")
-    return a
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(f"{name} contains non-finite values ({bad} of {x.numel()} entries are nan or inf)")
+    return x
 
 
-def tail_index_mohammadi(x, k1: int | None = None) -> torch.Tensor:
+def _magnitudes(x: torch.Tensor) -> torch.Tensor:
+    """|x| for 1-D input, the row norms ‖x_i‖ for 2-D input."""
+    return x.abs() if x.ndim == 1 else torch.linalg.vector_norm(x, dim=1)
+
+
+def _check_not_constant(x: torch.Tensor, name: str) -> None:
+    if not bool((x != 0).any()):
+        raise ValueError(f"{name} is all zeros ({x.shape[0]} samples); its tail index is undefined")
+    if x.shape[0] >= 2 and bool((x == x[0]).all()):
+        what = "every entry" if x.ndim == 1 else "every row"
+        raise ValueError(f"{name} is constant ({what} equals the first); its tail index is undefined")
+
+
+def _drop_or_reject_zeros(x: torch.Tensor, mag: torch.Tensor, drop_zeros: bool, name: str):
+    """Remove the samples of magnitude 0 (``drop_zeros``) or reject them; return (x, mag)."""
+    zero = mag == 0
+    nz = int(zero.sum())
+    if nz == 0:
+        return x, mag
+    K = int(mag.shape[0])
+    if nz == K:
+        raise ValueError(f"{name} is all zeros ({K} samples); its tail index is undefined")
+    if not drop_zeros:
+        unit = "entries" if x.ndim == 1 else "rows"
+        raise ValueError(
+            f"{name} has {nz} exact zero {unit} of {K} ({nz / K:.2%}); a stable law has no atom at 0 and "
+            f"each zero enters the estimator as log(tiny) ≈ {math.log(torch.finfo(mag.dtype).tiny):.0f}, "
+            f"dragging the estimate down. Pass drop_zeros=True to estimate the tail index of the "
+            f"non-zero samples (e.g. for coordinates that carry no noise), or remove them yourself")
+    keep = ~zero
+    return x[keep], mag[keep]
+
+
+def _as_samples(x, name: str = "x") -> torch.Tensor:
+    """Magnitudes (|x| or row norms) of finite, non-constant input with ≥ 2 samples, 1-D."""
+    x = _as_tensor(x, name)
+    if x.shape[0] < 2:
+        raise ValueError(f"{name} needs at least 2 samples; got {x.shape[0]}")
+    _check_not_constant(x, name)
+    return _magnitudes(x)
+
+
+def tail_index_mohammadi(x, k1: int | None = None, *, drop_zeros: bool = False,
+                         return_se: bool = False):
     """Block-sum tail-index estimator of Mohammadi, Mohammadpour & Ogata (2015).
 
     For :math:`K = k_1 k_2` samples :math:`X_1, \\dots, X_K` and block sums
@@ -218,55 +258,92 @@ def tail_index_mohammadi(x, k1: int | None = None) -> torch.Tensor:
     Sagun & Gürbüzbalaban (2019) apply to SGD noise; as in their code, vector samples (rows of a
     ``(K, d)`` input) are summed as vectors and their Euclidean norms enter the logs.
 
+    **Degenerate input is rejected**, with a ``ValueError`` naming ``x``: non-finite values, fewer
+    than 4 samples (2 blocks of 2), constant data (every sample equal; the estimate would be
+    exactly 1 whatever the data) and all-zero data.
+
+    **Exact zeros.** A stable law has no atom at 0, and every exact zero enters the second mean
+    as log(tiny) ≈ −708 (float64): 1 % of exact zeros in Gaussian data moves α̂ from 2 to about
+    0.6. Exact zeros therefore raise an error by default. They usually mean that some samples
+    carry no noise at all (e.g. pooled coordinates of a gradient-noise vector whose parameters
+    receive no gradient); with ``drop_zeros=True`` the samples (entries, or rows of norm 0) that
+    are exactly zero are removed before the blocks are formed (in their original order), and the
+    estimate is the tail index of the non-zero part: for a mixture p·δ₀ + (1 − p)·law, that of
+    the law. Only *exact* zeros are removed; values that are zero up to rounding (e.g. 1e-9 in
+    float32 from a coordinate that should be 0) must be masked by the caller, who knows the scale.
+
     Parameters
     ----------
     x : tensor or ndarray, shape (K,) or (K, d)
-        i.i.d. samples (assumed centred/symmetric, α ∈ (0, 2]).
+        i.i.d. samples (assumed centred/symmetric, α ∈ (0, 2]), finite and not all equal.
     k1 : int, optional
-        Block length, ≥ 2. Default ``floor(sqrt(K))``. Only the first ``k1 * (K // k1)`` samples
-        are used; ``K // k1`` must be ≥ 2.
+        Block length, ≥ 2. Default ``floor(sqrt(K))`` (K counted after dropping zeros). Only the
+        first ``k1 * (K // k1)`` samples are used; ``K // k1`` must be ≥ 2.
+    drop_zeros : bool
+        Remove exactly-zero samples first (default False: raise if any is present).
+    return_se : bool
+        Also return the standard error of α̂. With :math:`D_i = \\log|Y_i| -
+        \\frac1{k_1}\\sum_j \\log|X_{(i-1)k_1+j}|` (i.i.d. over the blocks),
+        :math:`1/\\hat\\alpha = \\bar D/\\log k_1`, so SE(1/α̂) = sd(D)/(√k₂ log k₁) exactly, and
+        SE(α̂) = α̂²·SE(1/α̂) (delta method).
 
     Returns
     -------
-    torch.Tensor
-        0-d tensor, the estimate α̂ (not clipped to (0, 2]).
+    torch.Tensor, or (torch.Tensor, torch.Tensor) if ``return_se``
+        0-d tensor, the estimate α̂ (not clipped to (0, 2]); and its standard error.
+
+    Raises
+    ------
+    ValueError
+        On degenerate input (see above) or a bad ``k1``.
 
     Examples
     --------
     >>> import torch
     >>> from sgdsde.levy import symmetric_stable
     >>> x = symmetric_stable(1.2, (40_000,), generator=torch.Generator().manual_seed(1))
-    >>> abs(float(tail_index_mohammadi(x, k1=200)) - 1.2) < 0.1
+    >>> a, se = tail_index_mohammadi(x, k1=200, return_se=True)
+    >>> abs(float(a) - 1.2) < 5 * float(se) < 0.2
     True
+    >>> x[::100] = 0.0                                    # 1 % exact zeros
+    >>> abs(float(tail_index_mohammadi(x, k1=200, drop_zeros=True)) - 1.2) < 0.1
+    True
+    >>> tail_index_mohammadi(torch.ones(100))
+    Traceback (most recent call last):
+    ...
+    ValueError: x is constant (every entry equals the first); its tail index is undefined
     """
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(x)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a tensor or array, got {type(x).__name__}")
-    if x.ndim not in (1, 2):
-        raise ValueError(f"x must have shape (K,) or (K, d), got {tuple(x.shape)}")
-    if not x.dtype.is_floating_point:
-        x = x.to(torch.get_default_dtype())
+    x = _as_tensor(x, "x")
+    if x.shape[0] < 4:
+        raise ValueError(f"x needs at least 4 samples (2 blocks of 2); got {x.shape[0]}")
+    _check_not_constant(x, "x")
+    x, ax = _drop_or_reject_zeros(x, _magnitudes(x), drop_zeros, "x")
     K = x.shape[0]
+    if K < 4:
+        raise ValueError(f"x needs at least 4 non-zero samples (2 blocks of 2); got {K}")
     if k1 is None:
         k1 = int(math.isqrt(K))
+    if isinstance(k1, bool) or not isinstance(k1, (int, np.integer)):
+        raise TypeError(f"k1 must be an int >= 2, got {type(k1).__name__}")
     k1 = int(k1)
     if k1 < 2:
         raise ValueError(f"k1 must be >= 2, got {k1}")
     k2 = K // k1
     if k2 < 2:
-        raise ValueError(f"need at least 2 blocks of length k1={k1}; got K={K} samples")
-    xs = x[: k1 * k2]
-    if not bool(torch.isfinite(xs).all()):
-        raise ValueError("x contains non-finite values")
+        raise ValueError(f"need at least 2 blocks of length k1={k1}; got K={K} samples of x")
+    xs, ax = x[: k1 * k2], ax[: k1 * k2]
     y = xs.reshape(k2, k1, *xs.shape[1:]).sum(dim=1)
-    if x.ndim == 2:
-        ax, ay = torch.linalg.vector_norm(xs, dim=1), torch.linalg.vector_norm(y, dim=1)
-    else:
-        ax, ay = xs.abs(), y.abs()
-    eps = torch.finfo(ax.dtype).tiny
-    inv_alpha = (torch.log(ay + eps).mean() - torch.log(ax + eps).mean()) / math.log(k1)
-    return 1.0 / inv_alpha
+    ay = _magnitudes(y)
+    if not bool((ay > 0).all()):
+        raise ValueError(f"x: {int((ay == 0).sum())} block sums of length k1={k1} are exactly 0 "
+                         "(cancelling or discrete data); the estimator needs a continuous law")
+    d = torch.log(ay) - torch.log(ax).reshape(k2, k1).mean(1)      # D_i, i.i.d. over blocks
+    inv_alpha = d.mean() / math.log(k1)
+    alpha = 1.0 / inv_alpha
+    if not return_se:
+        return alpha
+    se = alpha ** 2 * d.std(correction=1) / (math.sqrt(k2) * math.log(k1))
+    return alpha, se
 
 
 def tail_index_hill(x, k: int | None = None) -> torch.Tensor:
@@ -281,6 +358,12 @@ def tail_index_hill(x, k: int | None = None) -> torch.Tensor:
     it is biased upwards unless k/K is small (the power-law tail starts far out), so prefer
     :func:`tail_index_mohammadi` there.
 
+    Degenerate input is rejected with a ``ValueError`` naming ``x``: non-finite values, fewer than
+    2 samples, constant or all-zero data, and data whose k + 1 largest magnitudes are all equal
+    (no tail to fit; the estimate would be infinite). Exact zeros below the (k+1)-th largest
+    magnitude do not enter the estimate (an atom at 0 does not change the tail index), so they
+    are accepted; they do count in K, and hence in the default k.
+
     Parameters
     ----------
     x : tensor or ndarray, shape (K,) or (K, d)
@@ -294,6 +377,11 @@ def tail_index_hill(x, k: int | None = None) -> torch.Tensor:
     torch.Tensor
         0-d tensor, α̂.
 
+    Raises
+    ------
+    ValueError
+        On degenerate input (see above) or a bad ``k``.
+
     Examples
     --------
     >>> import torch
@@ -301,15 +389,25 @@ def tail_index_hill(x, k: int | None = None) -> torch.Tensor:
     >>> pareto = (1 - u) ** (-1 / 1.5)               # P(X > x) = x^(-1.5), x >= 1
     >>> abs(float(tail_index_hill(pareto, k=5000)) - 1.5) < 0.1
     True
+    >>> tail_index_hill(torch.zeros(100))
+    Traceback (most recent call last):
+    ...
+    ValueError: x is all zeros (100 samples); its tail index is undefined
     """
-    a = _as_samples(x)
+    a = _as_samples(x, "x")
     K = a.shape[0]
     if k is None:
         k = min(max(10, int(math.isqrt(K))), K - 1)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an int, got {type(k).__name__}")
     k = int(k)
     if not (1 <= k < K):
         raise ValueError(f"k must satisfy 1 <= k < K={K}, got {k}")
     top = torch.topk(a, k + 1, sorted=True).values
     if not bool(top[k] > 0):
-        raise ValueError("the (k+1)-th largest magnitude is 0; choose a smaller k")
+        raise ValueError(f"the (k+1)-th largest magnitude of x is 0 (k={k}, {int((a > 0).sum())} non-zero "
+                         "samples); choose a smaller k")
+    if not bool(top[0] > top[k]):
+        raise ValueError(f"the k+1={k + 1} largest magnitudes of x are all equal; x has no tail to fit "
+                         "(the estimate would be infinite)")
     return 1.0 / torch.log(top[:k] / top[k]).mean()

@@ -323,7 +323,8 @@ def noise_statistics(
     * the tail index of the minibatch noise ξ = ḡ − g_B for ``draws`` batches of ``batch_size``
       drawn with replacement: ``alpha_norm`` — Mohammadi's estimator on the Euclidean norms of the
       noise vectors; ``alpha_coord`` — on ``pooled`` coordinates ξ_jc drawn at random from all
-      (draw, coordinate) pairs, as Şimşekli et al. (2019) pool coordinates; ``alpha_coord_std`` —
+      (draw, coordinate) pairs, as Şimşekli et al. (2019) pool coordinates (exact zeros, i.e.
+      coordinates without noise, dropped); ``alpha_coord_std`` —
       the same after dividing each coordinate by its own standard deviation across the draws (a
       pooled sample of coordinates with different scales looks heavy-tailed even when every
       coordinate is Gaussian; this removes that scale mixture).
@@ -360,7 +361,7 @@ def noise_statistics(
     sd = xi.std(0, keepdim=True)
     keep = (sd > 0).expand_as(xi).reshape(-1)[flat]
     z = (xi / torch.where(sd > 0, sd, torch.ones_like(sd))).reshape(-1)[flat][keep]
-    a_coord = tail_index_mohammadi(xi.reshape(-1)[flat].to(torch.float64))
+    a_coord = tail_index_mohammadi(xi.reshape(-1)[flat].to(torch.float64), drop_zeros=True)
     a_std = (
         tail_index_mohammadi(z.to(torch.float64)) if z.numel() >= 16 else torch.tensor(float("nan"))
     )
