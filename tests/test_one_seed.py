@@ -190,7 +190,8 @@ def violations(text: str, page: str = "page") -> list[str]:
             if not given:
                 problems.append(f"{line}: {target[0]}.{target[1]}() takes seed/generator but none is "
                                 "passed; pass seed=SEED + k (or generator=...)")
-            elif all(isinstance(v, ast.AST) and _is_const(v) for v in given.values()):
+            elif all(isinstance(v, ast.AST) and _is_const(v) for v in given.values()) and not any(
+                    kw.arg in SEED_KWARGS for kw in node.keywords):  # a literal seed= is reported above
                 problems.append(f"{line}: {target[0]}.{target[1]}() gets a constant "
                                 f"{'/'.join(given)}; derive it from SEED")
     if random_use and not page_seed_ok:
@@ -227,7 +228,8 @@ def cell(src: str) -> str:
     ("from sgdsde import problems as P\nX, y = P.gaussian_regression(4, 2, seed=0)", "literal seed="),
     ("from sgdsde import problems as P\nX, y = P.gaussian_regression(4, 2)", "none is passed"),
     ("from sgdsde.problems import gaussian_regression\nX, y = gaussian_regression(4, 2)", "none is passed"),
-    ("import sgdsde.problems\nX, y = sgdsde.problems.gaussian_regression(4, 2, seed=None)", "constant"),
+    ("import sgdsde.problems\nX, y = sgdsde.problems.gaussian_regression(4, 2, seed=None)", "literal seed="),
+    ("from sgdsde import sampling as S\nb = S.with_replacement(6, 2, 3, None)", "constant"),
     ("import torch\nx = torch.randn(3)", "global RNG"),
     ("import numpy as np\nx = np.random.normal(size=3)", "numpy's global RNG"),
 ])
