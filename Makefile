@@ -21,7 +21,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 STAGE = start=$$(date +%s); echo "== $(1)"
 DONE = echo "== $(1) took $$(( $$(date +%s) - start )) s"
 
-.PHONY: venv book test lint unit nbval build bench clean
+.PHONY: venv book test lint unit nbval seeds build bench clean
 
 venv: $(STAMP)
 
@@ -58,6 +58,14 @@ nbval: $(STAMP)
 	@$(call STAGE,nbval on every chapter)
 	$(BIN)/python -m pytest -q --nbval-lax -n auto --dist loadfile chapters
 	@$(call DONE,nbval on every chapter)
+
+# Every chapter under nbval at other seeds (BOOK_SEED), one table of the cells that failed. Not part
+# of `make test` (time). `make seeds` draws N=5 seeds at random; `make seeds SEEDS="11 22 33"`, `N=10`.
+N ?= 5
+seeds: $(STAMP)
+	@$(call STAGE,nbval on every chapter at other seeds)
+	$(BIN)/python -m sgdsde.book.seedcheck $(if $(SEEDS),--seeds $(SEEDS),--n $(N))
+	@$(call DONE,nbval on every chapter at other seeds)
 
 test: $(STAMP)
 	@total=$$(date +%s)

@@ -6,8 +6,9 @@ engines in :mod:`sgdsde` never import this package.
 
 from __future__ import annotations
 
+from .checks import assert_close
 from .claims import claim
 from .plotting import PALETTE, use_book_style
 from .seeds import page_seed
 
-__all__ = ["claim", "page_seed", "use_book_style", "PALETTE"]
+__all__ = ["assert_close", "claim", "page_seed", "use_book_style", "PALETTE"]

@@ -16,7 +16,6 @@ Examples
 >>> registry()["eq-7"].location
 '§1.8.1 (7)'
 """
-
 from __future__ import annotations
 
 import csv
@@ -26,8 +25,15 @@ from functools import lru_cache
 from importlib import resources
 
 #: Allowed verdicts. ``conditional`` = holds only under conditions the notes do not state;
-#: ``definition`` = a definition, nothing to prove (still shown where it is used).
-VERDICTS = ("holds", "conditional", "wrong", "definition")
+#: ``definition`` = a definition, nothing to prove (still shown where it is used). For the notes'
+#: to-do items (§3): ``answered`` = the book settles it; ``open`` = the book does not (yet).
+VERDICTS = ("holds", "conditional", "wrong", "definition", "answered", "open")
+
+#: How a cell checks its claim: ``symbolic`` (sympy, general n, B, d), ``enumeration`` (every batch
+#: or epoch, exactly), ``numerical`` (a floating-point identity, tolerance scaled to the magnitudes),
+#: ``monte-carlo`` (k standard errors, with its false-failure odds), ``experiment`` (a measured
+#: effect, with its power), ``reference`` (the book's pages are checked to treat the topic).
+HOW = ("symbolic", "enumeration", "numerical", "monte-carlo", "experiment", "reference")
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class ClaimRecord:
         """The badge: an HTML ``div`` whose ``id`` is the record's ``anchor``, with location and verdict."""
         c = registry()[self.id]
         colour = _COLOURS[self.verdict]
-        label = {"wrong": "corrected: ", "conditional": "holds only if: "}.get(self.verdict, "")
+        label = {"wrong": "corrected: ", "conditional": "holds only if: ", "open": "open: "}.get(self.verdict, "")
         note = f" — {html.escape(label + self.note)}" if self.note else ""
         return (
             f'<div class="claim-badge claim-{self.verdict}" id="{html.escape(self.anchor)}" '
@@ -115,17 +121,15 @@ class ClaimRecord:
         return f"ClaimRecord(id={self.id!r}, verdict={self.verdict!r})"
 
 
-_COLOURS = {
-    "holds": "#009E73",
-    "conditional": "#E69F00",
-    "wrong": "#D55E00",
-    "definition": "#56B4E9",
-}
+_COLOURS = {"holds": "#009E73", "conditional": "#E69F00", "wrong": "#D55E00", "definition": "#56B4E9",
+            "answered": "#0072B2", "open": "#CC79A7"}
 _VERDICT_TEXT = {
     "holds": "holds",
     "conditional": "holds under conditions",
     "wrong": "wrong",
     "definition": "definition",
+    "answered": "answered in the book",
+    "open": "open",
 }
 _shown: set[str] = set()
 
@@ -149,7 +153,8 @@ _seen: dict[str, int] = {}
 _records: list[ClaimRecord] = []
 
 
-def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True) -> ClaimRecord:
+def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True,
+          how: str | None = None) -> ClaimRecord:
     """Register that the current cell checks ``claim_id`` and reaches ``verdict``.
 
     Parameters
@@ -162,6 +167,10 @@ def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True) -> 
         One line: the condition, or the corrected form when the verdict is ``wrong``.
     show : bool, default True
         Display the badge (with its anchor) when running inside IPython.
+    how : str, optional
+        How the cell checks it, one of :data:`HOW` or several joined by ``+``
+        (``"symbolic+monte-carlo"``). The ledger infers it from the cell's source when omitted
+        (:func:`sgdsde.book.ledger.infer_how`).
 
     Returns
     -------
@@ -193,6 +202,8 @@ def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True) -> 
         raise ValueError(f"verdict={verdict!r} must be one of {VERDICTS}")
     if verdict == "wrong" and not note:
         raise ValueError("verdict='wrong' needs a note with the corrected statement")
+    if how is not None and (not isinstance(how, str) or not set(how.split("+")) <= set(HOW)):
+        raise ValueError(f"how={how!r} must be one of {HOW}, or several joined by '+'")
     _seen[claim_id] = _seen.get(claim_id, 0) + 1
     k = _seen[claim_id]
     anchor = f"claim-{claim_id}" + (f"-{k}" if k > 1 else "")
@@ -201,6 +212,7 @@ def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True) -> 
     if show:
         try:
             from IPython import get_ipython
+            from IPython.display import display
 
             if get_ipython() is not None:
                 rec._ipython_display_()

@@ -29,7 +29,6 @@ Examples
 >>> problems
 []
 """
-
 from __future__ import annotations
 
 import ast
@@ -42,7 +41,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .claims import VERDICTS, Claim, registry
+from .claims import HOW, VERDICTS, Claim, registry
 
 __all__ = [
     "SEVERITY",
@@ -58,10 +57,18 @@ __all__ = [
     "summary_counts",
     "to_html",
     "notes_equation_numbers",
+    "infer_how",
+    "Box",
+    "boxes_beside",
+    "box_problems",
+    "verdict_conflicts",
+    "notes_items",
+    "registered_items",
+    "ITEM_SECTIONS",
 ]
 
 #: Order used to summarise several checks of one claim: the most severe verdict wins.
-SEVERITY = {"wrong": 3, "conditional": 2, "holds": 1, "definition": 0}
+SEVERITY = {"wrong": 4, "conditional": 3, "open": 2, "holds": 1, "answered": 1, "definition": 0}
 
 #: How each summary verdict reads in the ledger.
 _VERDICT_TEXT = {
@@ -69,6 +76,8 @@ _VERDICT_TEXT = {
     "conditional": "holds under stated conditions",
     "wrong": "wrong (corrected)",
     "definition": "definition",
+    "answered": "answered in the book",
+    "open": "open",
     "unchecked": "UNCHECKED",
 }
 _VERDICT_COLOUR = {  # Okabe–Ito, as the figures
@@ -76,11 +85,25 @@ _VERDICT_COLOUR = {  # Okabe–Ito, as the figures
     "conditional": "#E69F00",
     "wrong": "#D55E00",
     "definition": "#56B4E9",
+    "answered": "#0072B2",
+    "open": "#CC79A7",
     "unchecked": "#000000",
 }
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
+_COLON = re.compile(r"^ {0,3}(?P<fence>:{3,})(?P<info>.*)$")
+
+
+def _box_class(body: list[str]) -> str:
+    """The ``:class:`` option at the top of an admonition's body ('' if none)."""
+    for line in body[:6]:
+        m = re.match(r"^\s*:class:\s*(.+?)\s*$", line)
+        if m:
+            return m.group(1)
+        if line.strip() and not line.lstrip().startswith(":"):
+            break
+    return ""
 
 
 def _after_yaml_block(lines: list[str]) -> int:
@@ -127,6 +150,7 @@ class Check:
     section: str
     line: int
     anchor: str
+    how: str = ""
 
     def href(self, from_page: str = "chapters/claims_ledger") -> str:
         """Relative URL of the checking cell's badge, as seen from the HTML page ``from_page``.
@@ -175,6 +199,12 @@ class LedgerRow:
             return "unchecked"
         return max((c.verdict for c in self.checks), key=SEVERITY.__getitem__)
 
+    @property
+    def how(self) -> str:
+        """How the claim is checked: the methods of its cells, in :data:`HOW` order, joined by ``+``."""
+        used = {h for c in self.checks for h in c.how.split("+") if h}
+        return "+".join(h for h in HOW if h in used)
+
 
 # --------------------------------------------------------------------------------------- parsing
 def _code_cells(text: str):
@@ -197,6 +227,9 @@ def _code_cells(text: str):
                 if close.startswith(fence[0] * len(fence)) and set(close) <= {fence[0]}:
                     break
                 j += 1
+            box = re.match(r"\{admonition\}\s*(.*)$", m.group("info").strip())
+            if box:
+                yield ("box", i + 1, _box_class(lines[body_start:j]), box.group(1).strip())
             if is_cell:
                 body = lines[body_start:j]
                 # skip the cell's option block: either `---` YAML `---` or leading `:key: value` lines
@@ -204,14 +237,16 @@ def _code_cells(text: str):
                 if offset == 0:
                     while offset < len(body) and re.match(r"^:\w[\w-]*:", body[offset]):
                         offset += 1
-                yield (
-                    "cell",
-                    body_start + offset + 1,
-                    "\n".join(body[offset:]),
-                    "\n".join(body[:offset]),
-                )
+                yield ("cell", body_start + offset + 1, "\n".join(body[offset:]),
+                       "\n".join(body[:offset]))
             i = j + 1
             continue
+        c = _COLON.match(lines[i])
+        if c and c.group("info").strip().startswith("{admonition}"):
+            body = []
+            for j in range(i + 1, min(i + 6, len(lines))):
+                body.append(lines[j])
+            yield ("box", i + 1, _box_class(body), c.group("info").strip()[len("{admonition}"):].strip())
         h = _HEADING.match(lines[i])
         if h:
             yield ("heading", i + 1, len(h.group("hashes")), h.group("text"))
@@ -219,37 +254,11 @@ def _code_cells(text: str):
 
 
 _MACROS = {
-    "Semp": "Σ_emp",
-    "Spop": "Σ_pop",
-    "Sbatch": "Σ_batch",
-    "nusamp": "ν_sampling",
-    "nubatch": "ν_batch",
-    "Dn": "D_n",
-    "Bk": "B",
-    "E": "E",
-    "Var": "Var",
-    "Cov": "Cov",
-    "eta": "η",
-    "theta": "θ",
-    "xi": "ξ",
-    "nu": "ν",
-    "alpha": "α",
-    "beta": "β",
-    "Sigma": "Σ",
-    "sigma": "σ",
-    "nabla": "∇",
-    "ell": "ℓ",
-    "mu": "μ",
-    "lambda": "λ",
-    "infty": "∞",
-    "to": "→",
-    "ll": "≪",
-    "le": "≤",
-    "ge": "≥",
-    "approx": "≈",
-    "times": "×",
-    "cdot": "·",
-    "sqrt": "√",
+    "Semp": "Σ_emp", "Spop": "Σ_pop", "Sbatch": "Σ_batch", "nusamp": "ν_sampling",
+    "nubatch": "ν_batch", "Dn": "D_n", "Bk": "B", "E": "E", "Var": "Var", "Cov": "Cov",
+    "eta": "η", "theta": "θ", "xi": "ξ", "nu": "ν", "alpha": "α", "beta": "β", "Sigma": "Σ",
+    "sigma": "σ", "nabla": "∇", "ell": "ℓ", "mu": "μ", "lambda": "λ", "infty": "∞", "to": "→",
+    "ll": "≪", "le": "≤", "ge": "≥", "approx": "≈", "times": "×", "cdot": "·", "sqrt": "√",
 }
 
 
@@ -283,27 +292,14 @@ def count_claim_tokens(source: str) -> int:
     1
     """
     try:
-        toks = [
-            t
-            for t in tokenize.generate_tokens(io.StringIO(source).readline)
-            if t.type
-            not in (
-                tokenize.NL,
-                tokenize.NEWLINE,
-                tokenize.COMMENT,
-                tokenize.INDENT,
-                tokenize.DEDENT,
-            )
-        ]
+        toks = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT,
+                                  tokenize.DEDENT)]
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return len(re.findall(r"(?<![\w])claim\s*\(", source))
     return sum(
-        1
-        for a, b in zip(toks, toks[1:])
-        if a.type == tokenize.NAME
-        and a.string == "claim"
-        and b.type == tokenize.OP
-        and b.string == "("
+        1 for a, b in zip(toks, toks[1:])
+        if a.type == tokenize.NAME and a.string == "claim" and b.type == tokenize.OP and b.string == "("
     )
 
 
@@ -323,17 +319,13 @@ def _literal_call(node: ast.Call) -> dict | None:
         kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
     except (ValueError, TypeError, SyntaxError):
         return None
-    if len(args) != 1 or None in kwargs or not set(kwargs) <= {"verdict", "note", "show"}:
+    if len(args) != 1 or None in kwargs or not set(kwargs) <= {"verdict", "note", "show", "how"}:
         return None
     if "verdict" not in kwargs:
         return None
-    out = {
-        "id": args[0],
-        "verdict": kwargs["verdict"],
-        "note": kwargs.get("note", ""),
-        "show": kwargs.get("show", True),
-    }
-    if not all(isinstance(out[k], str) for k in ("id", "verdict", "note")):
+    out = {"id": args[0], "verdict": kwargs["verdict"], "note": kwargs.get("note", ""),
+           "show": kwargs.get("show", True), "how": kwargs.get("how", "")}
+    if not all(isinstance(out[k], str) for k in ("id", "verdict", "note", "how")):
         return None
     return out
 
@@ -379,6 +371,8 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
     page_title = ""
     section = ""
     for event in _code_cells(text):
+        if event[0] == "box":
+            continue
         if event[0] == "heading":
             _, _, level, heading = event
             if level == 1 and not page_title:
@@ -391,18 +385,14 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
             continue
         where = f"{page}.md:{first_line}"
         if re.search(r"remove[-_](output|cell)", options):
-            problems.append(
-                f"{where}: a checking cell must show its output (the claim badge is the "
-                "ledger's link target): drop the remove-output/remove-cell tag"
-            )
+            problems.append(f"{where}: a checking cell must show its output (the claim badge is the "
+                            "ledger's link target): drop the remove-output/remove-cell tag")
             continue
         try:
             tree = ast.parse(_python_source(source))
         except SyntaxError as err:
-            problems.append(
-                f"{where}: code cell does not parse as Python ({err.msg}); "
-                "its claim() calls cannot be read"
-            )
+            problems.append(f"{where}: code cell does not parse as Python ({err.msg}); "
+                            "its claim() calls cannot be read")
             continue
         found = 0
         for stmt in tree.body:
@@ -421,38 +411,27 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
                 continue
             cid, verdict, note = args["id"], args["verdict"], args["note"]
             if cid not in reg:
-                problems.append(
-                    f"{loc}: claim id {cid!r} is not in the registry (sgdsde/book/data/claims.csv)"
-                )
+                problems.append(f"{loc}: claim id {cid!r} is not in the registry (sgdsde/book/data/claims.csv)")
                 continue
             if verdict not in VERDICTS:
                 problems.append(f"{loc}: verdict {verdict!r} for {cid!r} is not one of {VERDICTS}")
                 continue
             if verdict == "wrong" and not note:
-                problems.append(
-                    f"{loc}: verdict 'wrong' for {cid!r} needs note= with the corrected form"
-                )
+                problems.append(f"{loc}: verdict 'wrong' for {cid!r} needs note= with the corrected form")
                 continue
+            if args["how"] and not set(args["how"].split("+")) <= set(HOW):
+                problems.append(f"{loc}: how={args['how']!r} for {cid!r} is not one of {HOW} "
+                                "(or several joined by '+')")
+                continue
+            how = args["how"] or infer_how(source)  # '' when the source does not tell
             if args["show"] is not True:
-                problems.append(
-                    f"{loc}: claim({cid!r}, show=False) renders no anchor for the ledger"
-                )
+                problems.append(f"{loc}: claim({cid!r}, show=False) renders no anchor for the ledger")
                 continue
             seen[cid] += 1
             k = seen[cid]
             anchor = f"claim-{cid}" + (f"-{k}" if k > 1 else "")
-            checks.append(
-                Check(
-                    cid,
-                    verdict,
-                    note,
-                    page,
-                    page_title or page,
-                    section or page_title,
-                    line,
-                    anchor,
-                )
-            )
+            checks.append(Check(cid, verdict, note, page, page_title or page, section or page_title,
+                                line, anchor, how))
         if found != n_tokens:
             problems.append(
                 f"{where}: the cell has {n_tokens} claim( call(s) but only {found} at top level; "
@@ -461,9 +440,7 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
     return checks, problems
 
 
-def parse_page(
-    path: str | os.PathLike, root: str | os.PathLike | None = None
-) -> tuple[list[Check], list[str]]:
+def parse_page(path: str | os.PathLike, root: str | os.PathLike | None = None) -> tuple[list[Check], list[str]]:
     """:func:`parse_text` on a file; the docname is the path relative to ``root`` without suffix.
 
     Examples
@@ -507,9 +484,7 @@ def find_root(start: str | os.PathLike | None = None) -> Path:
     raise FileNotFoundError(f"no _toc.yml in {here} or any folder above it")
 
 
-def toc_pages(
-    root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
-) -> list[str]:
+def toc_pages(root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None) -> list[str]:
     """Docnames of the table of contents, in reading order (root page first).
 
     Parameters
@@ -529,16 +504,12 @@ def toc_pages(
     """
     root = Path(root) if root is not None else find_root()
     text = Path(toc or root / "_toc.yml").read_text(encoding="utf-8")
-    names = [
-        m.group(2)
-        for m in re.finditer(r"^\s*(-\s*)?(?:root|file):\s*['\"]?([^'\"\s#]+)", text, re.M)
-    ]
+    names = [m.group(2) for m in re.finditer(r"^\s*(-\s*)?(?:root|file):\s*['\"]?([^'\"\s#]+)", text, re.M)]
     return [re.sub(r"\.(md|ipynb)$", "", n) for n in names]
 
 
-def collect(
-    root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
-) -> tuple[list[Check], list[str]]:
+def collect(root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
+            ) -> tuple[list[Check], list[str]]:
     """Every check of every page of the table of contents, and every parsing problem.
 
     Pages listed in the table of contents but absent on disk are skipped (the structure tests
@@ -603,10 +574,7 @@ def summary_counts(rows: list[LedgerRow]) -> dict[str, int]:
     (1, True, 1)
     """
     counts = Counter(r.verdict for r in rows)
-    out = {
-        k: int(counts.get(k, 0))
-        for k in ("holds", "conditional", "wrong", "definition", "unchecked")
-    }
+    out = {k: int(counts.get(k, 0)) for k in (*VERDICTS, "unchecked")}
     out["total"] = len(rows)
     out["checks"] = sum(len(r.checks) for r in rows)
     return out
@@ -615,10 +583,8 @@ def summary_counts(rows: list[LedgerRow]) -> dict[str, int]:
 # ------------------------------------------------------------------------------------ rendering
 def _verdict_html(verdict: str) -> str:
     colour = _VERDICT_COLOUR[verdict]
-    return (
-        f'<span class="ledger-verdict ledger-{verdict}" style="color:{colour};font-weight:600">'
-        f"{html.escape(_VERDICT_TEXT[verdict])}</span>"
-    )
+    return (f'<span class="ledger-verdict ledger-{verdict}" style="color:{colour};font-weight:600">'
+            f"{html.escape(_VERDICT_TEXT[verdict])}</span>")
 
 
 def to_html(rows: list[LedgerRow], from_page: str = "chapters/claims_ledger") -> str:
@@ -635,31 +601,28 @@ def to_html(rows: list[LedgerRow], from_page: str = "chapters/claims_ledger") ->
     >>> 'href="a.html#claim-eq-7"' in out and "UNCHECKED" in out
     True
     """
-    head = (
-        "<thead><tr><th>claim</th><th>notes</th><th>statement</th><th>verdict</th>"
-        "<th>checked in</th></tr></thead>"
-    )
+    head = ("<thead><tr><th>claim</th><th>notes</th><th>statement</th><th>verdict</th>"
+            "<th>how</th><th>checked in</th></tr></thead>")
     body = []
     for r in rows:
         cells = []
         for c in r.checks:
-            text = html.escape(
-                c.section if c.section == c.page_title else f"{c.page_title} › {c.section}"
-            )
+            text = html.escape(c.section if c.section == c.page_title else f"{c.page_title} › {c.section}")
             item = f'<a href="{html.escape(c.href(from_page))}">{text}</a>'
             if len(r.checks) > 1 or c.verdict != r.verdict:
                 item += f" ({html.escape(_VERDICT_TEXT[c.verdict])})"
             if c.note:
-                label = {"wrong": "corrected: ", "conditional": "if: "}.get(c.verdict, "")
+                label = {"wrong": "corrected: ", "conditional": "if: ", "open": "open: "}.get(c.verdict, "")
                 item += f"<br><small>{html.escape(label + c.note)}</small>"
             cells.append(item)
         checked = "<br>".join(cells) if cells else "—"
         body.append(
             f'<tr id="ledger-{html.escape(r.claim.id)}"><td><code>{html.escape(r.claim.id)}</code></td>'
             f"<td>{html.escape(r.claim.location)}</td><td>{html.escape(r.claim.statement)}</td>"
-            f"<td>{_verdict_html(r.verdict)}</td><td>{checked}</td></tr>"
+            f"<td>{_verdict_html(r.verdict)}</td><td>{html.escape(r.how.replace('+', ' + ')) or '—'}</td>"
+            f"<td>{checked}</td></tr>"
         )
-    return f'<table class="claims-ledger table">{head}<tbody>{"".join(body)}</tbody></table>'
+    return (f'<table class="claims-ledger table">{head}<tbody>{"".join(body)}</tbody></table>')
 
 
 # ------------------------------------------------------------------------------------- the notes
@@ -674,3 +637,212 @@ def notes_equation_numbers(text: str) -> set[int]:
     tags = {int(m) for m in re.findall(r"\\tag\{(\d+)\}", text)}
     alone = {int(m) for m in re.findall(r"(?m)^\s*\((\d+)\)\s*$", text)}
     return tags | alone
+
+
+# ------------------------------------------------------------------- how a claim is checked
+_HOW_PATTERNS = (
+    ("symbolic", r"\bsp\.|\bsympy\b"),
+    ("enumeration", r"\bitertools\.(product|combinations|permutations)\b|\benumerate_batches\b|\bminibatch_covariance\b"),
+    ("monte-carlo", r"\bassert_within_se\b|\bfalse_failure_prob\b|\bmean_se\b|\bcov_se\b"),
+    ("numerical", r"\bassert_close\b|\ballclose\b"),
+)
+
+
+def infer_how(source: str) -> str:
+    """How a checking cell checks its claims, read from its source ('' when nothing tells).
+
+    ``sympy`` → symbolic; ``itertools.product/combinations/permutations`` → enumeration;
+    ``assert_within_se``, ``false_failure_prob``, ``mean_se``, ``cov_se`` → Monte Carlo;
+    ``assert_close``/``allclose`` → numerical. Several may apply; they are joined by ``+`` in
+    :data:`~sgdsde.book.claims.HOW` order. A cell whose method is none of these (an experiment, a
+    reference check) says so with ``claim(..., how="experiment")``.
+
+    Examples
+    --------
+    >>> infer_how("assert sp.simplify(a - b) == 0\\nstats.assert_within_se(m, t, se)")
+    'symbolic+monte-carlo'
+    >>> infer_how("assert x > 0")
+    ''
+    """
+    code = "\n".join(ln.split("#", 1)[0] for ln in source.splitlines())
+    found = {name for name, pat in _HOW_PATTERNS if re.search(pat, code)}
+    return "+".join(h for h in HOW if h in found)
+
+
+# ------------------------------------------------------------- the boxes beside a check
+#: Title prefixes of the two kinds of box, and the admonition class each must have.
+BOX_KINDS = {"correction": ("Correction to the notes", "warning"), "condition": ("Holds only if", "note")}
+#: The box each verdict needs beside its cell (verdicts not listed need none, and forbid both).
+_NEEDS = {"wrong": "correction", "conditional": "condition"}
+
+
+@dataclass(frozen=True)
+class Box:
+    """A ``Correction to the notes…`` or ``Holds only if…`` admonition of a page.
+
+    Examples
+    --------
+    >>> Box("correction", "warning", "Correction to the notes, eq. (7)", 12, 3).kind
+    'correction'
+    """
+
+    kind: str
+    cls: str
+    title: str
+    line: int
+    section: int
+
+
+def boxes_beside(text: str, page: str = "page") -> tuple[list[tuple[Check, int]], list[Box]]:
+    """The page's checks and boxes, each with the index of its *section*.
+
+    "Beside" is defined by sections: a page is cut into sections at every heading (any level), and a
+    box is beside every checking cell of its own section. Returns ``[(check, section)]`` and the
+    boxes.
+
+    Examples
+    --------
+    >>> src = '''# T
+    ... ## A
+    ... ```{code-cell} ipython3
+    ... claim("eq-1", verdict="wrong", note="x", how="symbolic")
+    ... ```
+    ... :::{admonition} Correction to the notes, (1)
+    ... :class: warning
+    ... :::
+    ... ## B
+    ... '''
+    >>> checks, boxes = boxes_beside(src)
+    >>> [(c.id, s) for c, s in checks], [(b.kind, b.section) for b in boxes]
+    ([('eq-1', 2)], [('correction', 2)])
+    """
+    checks, _ = parse_text(text, page)
+    by_line = {c.line: c for c in checks}
+    section, starts, boxes = 0, [], []
+    for event in _code_cells(text):
+        if event[0] == "heading":
+            section += 1
+        elif event[0] == "box":
+            _, line, cls, title = event
+            for kind, (prefix, _) in BOX_KINDS.items():
+                if _plain(title).startswith(prefix):
+                    boxes.append(Box(kind, cls, title, line, section))
+        elif event[0] == "cell":
+            n_lines = event[2].count("\n") + 1
+            starts.append((event[1], event[1] + n_lines, section))
+    placed = []
+    for c in checks:
+        sec = next((s for a, b, s in starts if a <= c.line < b), -1)
+        placed.append((c, sec))
+    return placed, boxes
+
+
+def box_problems(text: str, page: str = "page") -> list[str]:
+    """Disagreements between the verdicts of a page's cells and the boxes beside them.
+
+    In each section (see :func:`boxes_beside`): a cell with a ``wrong`` claim needs a ``warning``
+    box titled "Correction to the notes…"; a cell with a ``conditional`` claim needs a ``note`` box
+    titled "Holds only if…"; and each such box needs a cell in its section whose verdict it
+    reports (so a claim that holds has no correction box beside it).
+
+    Examples
+    --------
+    >>> src = '''# T
+    ... ```{code-cell} ipython3
+    ... claim("eq-1", verdict="holds", how="symbolic")
+    ... ```
+    ... :::{admonition} Correction to the notes, (1)
+    ... :class: warning
+    ... :::
+    ... '''
+    >>> box_problems(src, "p")
+    ["p.md:5: box 'Correction to the notes, (1)' but no cell of its section has verdict 'wrong'"]
+    """
+    placed, boxes = boxes_beside(text, page)
+    out = []
+    for b in boxes:
+        want_cls = BOX_KINDS[b.kind][1]
+        if b.cls != want_cls:
+            out.append(f"{page}.md:{b.line}: box {b.title!r} must have :class: {want_cls} (has {b.cls!r})")
+        verdict = next(v for v, k in _NEEDS.items() if k == b.kind)
+        if not any(s == b.section and c.verdict == verdict for c, s in placed):
+            out.append(f"{page}.md:{b.line}: box {b.title!r} but no cell of its section has verdict {verdict!r}")
+    for c, s in placed:
+        need = _NEEDS.get(c.verdict)
+        if need and not any(b.section == s and b.kind == need for b in boxes):
+            out.append(f"{page}.md:{c.line}: {c.id!r} is {c.verdict!r} but its section has no "
+                       f"'{BOX_KINDS[need][0]} …' box ({BOX_KINDS[need][1]})")
+    return out
+
+
+def verdict_conflicts(checks: list[Check]) -> list[str]:
+    """Claims that two cells give different verdicts (each claim must have one verdict).
+
+    A claim that holds under one condition and fails under another is split into sub-claims in
+    ``claims.csv``.
+
+    Examples
+    --------
+    >>> a = Check("eq-7", "holds", "", "chapters/a", "A", "A", 3, "claim-eq-7")
+    >>> b = Check("eq-7", "wrong", "x", "chapters/b", "B", "B", 9, "claim-eq-7")
+    >>> verdict_conflicts([a, b])
+    ["'eq-7': holds (chapters/a.md:3), wrong (chapters/b.md:9)"]
+    """
+    by_id: dict[str, list[Check]] = {}
+    for c in checks:
+        by_id.setdefault(c.id, []).append(c)
+    return [
+        f"{cid!r}: " + ", ".join(f"{c.verdict} ({c.page}.md:{c.line})" for c in cs)
+        for cid, cs in by_id.items() if len({c.verdict for c in cs}) > 1
+    ]
+
+
+# --------------------------------------------------------------------- the notes' list items
+#: Sections of the notes whose list items are statements to register, one by one.
+ITEM_SECTIONS = ("2.3", "2.4", "3")
+_SECTION_LINE = re.compile(r"^(\d+(?:\.\d+)*)\s+[A-Z]")
+
+
+def notes_items(text: str, sections: tuple[str, ...] = ITEM_SECTIONS) -> dict[str, list[str]]:
+    """The list items of the notes' sections: lines starting with ``- `` or ``• ``, numbered from 1.
+
+    A section runs from its title line (``2.3 List of assumptions``) to the next section title.
+
+    Examples
+    --------
+    >>> notes = "2.3 List\\n- a\\nprose\\n• b\\n2.4 Rank\\n- c\\n3 TODO\\n- d\\n"
+    >>> notes_items(notes)
+    {'2.3': ['a', 'b'], '2.4': ['c'], '3': ['d']}
+    """
+    out: dict[str, list[str]] = {s: [] for s in sections}
+    current = None
+    for line in text.splitlines():
+        m = _SECTION_LINE.match(line)
+        if m:
+            current = m.group(1) if m.group(1) in sections else None
+            continue
+        if current and (line.startswith("- ") or line.startswith("• ")):
+            out[current].append(line[2:].strip())
+    return out
+
+
+def registered_items(claims: dict[str, Claim] | None = None) -> dict[tuple[str, int], list[str]]:
+    """``{(section, k): [claim ids]}``: the notes' list items that registry rows cover.
+
+    A row covers item k of §S when its ``location`` holds exactly ``§S item k`` (several items may
+    be listed, separated by ``; ``).
+
+    Examples
+    --------
+    >>> c = {"x": Claim("x", "§3 item 2; §3 item 12", "todo", "s")}
+    >>> registered_items(c)
+    {('3', 2): ['x'], ('3', 12): ['x']}
+    """
+    claims = registry() if claims is None else claims
+    out: dict[tuple[str, int], list[str]] = {}
+    for cid, c in claims.items():
+        for part in c.location.split(";"):
+            m = re.fullmatch(r"\s*§(\d+(?:\.\d+)*) item (\d+)\s*", part)
+            if m:
+                out.setdefault((m.group(1), int(m.group(2))), []).append(cid)
+    return out
