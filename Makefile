@@ -21,7 +21,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 STAGE = start=$$(date +%s); echo "== $(1)"
 DONE = echo "== $(1) took $$(( $$(date +%s) - start )) s"
 
-.PHONY: venv book test unit nbval build bench clean
+.PHONY: venv book test unit nbval browser lint build bench clean
 
 venv: $(STAMP)
 
@@ -44,7 +44,7 @@ book: $(STAMP)
 
 unit: $(STAMP)
 	@$(call STAGE,unit tests and doctests)
-	$(BIN)/python -m pytest -q tests src/sgdsde --doctest-modules
+	$(BIN)/python -m pytest -q tests src/sgdsde --doctest-modules --ignore=tests/browser
 	@$(call DONE,unit tests and doctests)
 
 nbval: $(STAMP)
@@ -52,11 +52,27 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest -q --nbval-lax -n auto --dist loadfile chapters
 	@$(call DONE,nbval on every chapter)
 
+# The built book in headless Chromium (tests/browser): needs `make book` first, and Debian's
+# chromium (apt-get install -y chromium; .ci/run installs it). Screenshots: _build/screenshots/.
+browser: $(STAMP)
+	@$(call STAGE,browser test of the built book)
+	test -f _build/html/index.html || { echo "no built book: run make book first"; exit 1; }
+	$(BIN)/python -m pytest -q -p no:xdist tests/browser
+	@$(call DONE,browser test of the built book)
+
+# The GitHub Actions workflows against GitHub's workflow schema (vendored: no network).
+lint: $(STAMP)
+	@$(call STAGE,workflow lint)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@$(call DONE,workflow lint)
+
 test: $(STAMP)
 	@total=$$(date +%s)
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
 	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory browser
 	echo "== make test total $$(( $$(date +%s) - total )) s"
 
 bench: $(STAMP)
