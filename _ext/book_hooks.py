@@ -1,4 +1,4 @@
-"""Seven small Sphinx hooks for the book (registered in _config.yml under ``sphinx: local_extensions``).
+"""Eight small Sphinx hooks for the book (registered in _config.yml under ``sphinx: local_extensions``).
 
 1. **Notebook download.** myst-nb writes each executed notebook to ``_build/jupyter_execute/<page>.ipynb``.
    Before sphinx-book-theme assembles its download menu, the notebook is copied next to the page's
@@ -33,6 +33,10 @@
    text from myst-nb unless the cell sets ``mystnb: image: alt:``; a screen reader then reads the
    file name. Each such image gets the first sentence of its figure's caption (the caption itself
    follows, read in full); an alt text set in the cell's metadata is kept.
+8. **Each script once.** Jupyter Book registers sphinx-thebe's inline configuration script twice,
+   so every page threw ``SyntaxError: Identifier 'THEBE_JS_URL' has already been declared`` (the
+   browser test fails on any JavaScript error). A page's scripts are de-duplicated before it is
+   written.
 """
 from __future__ import annotations
 
@@ -91,6 +95,19 @@ def offer_executed_notebook(app, pagename, templatename, context, doctree):
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(executed, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def dedupe_scripts(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for js in scripts:
+        key = (getattr(js, "filename", str(js)) or "", repr(sorted(getattr(js, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(js)
+    scripts[:] = kept
 
 
 def check_claim_links(app, exception):
@@ -233,6 +250,7 @@ def setup(app):
         del os.environ["MPLBACKEND"]
     # priority < 501: before sphinx-book-theme's add_header_buttons reads ipynb_source
     app.connect("html-page-context", offer_executed_notebook, priority=400)
+    app.connect("html-page-context", dedupe_scripts, priority=900)
     app.connect("autodoc-process-docstring", escape_bars)
     app.connect("build-finished", check_claim_links)
     app.connect("build-finished", copy_mathjax)

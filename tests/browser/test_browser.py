@@ -71,14 +71,19 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 
+def _is_redirect(path: Path) -> bool:
+    return 'http-equiv="refresh"' in path.read_text(encoding="utf-8", errors="replace")[:2000].lower()
+
+
 def book_pages() -> list[str]:
-    """Every HTML page of the built site, as ``chapters/s1_setup`` (no suffix)."""
+    """Every HTML page of the built site, as ``chapters/s1_setup`` (no suffix); no redirects."""
     skip = ("_static", "_sources", "_images", "_downloads")
     return sorted(p.relative_to(HTML).with_suffix("").as_posix() for p in HTML.rglob("*.html")
-                  if not p.relative_to(HTML).parts[0] in skip)
+                  if p.relative_to(HTML).parts[0] not in skip and not _is_redirect(p))
 
 
 PAGES = book_pages()
+REDIRECTS = sorted(p.relative_to(HTML).as_posix() for p in HTML.glob("*.html") if _is_redirect(p))
 
 # --------------------------------------------------------------------------- what runs in the page
 PAGE_SCRIPT = r"""
@@ -347,6 +352,13 @@ def test_links_and_anchors_resolve(crawl, server, page):
             bad.append(f"{link['raw']} ({link['text']!r}): no element with id {frag!r}")
     assert not bad, f"{page}: broken links:\n" + "\n".join(bad[:30])
     assert not r.data["unresolved"], f"{page}: unresolved references:\n" + "\n".join(r.data["unresolved"][:20])
+
+
+@pytest.mark.parametrize("page", REDIRECTS)
+def test_redirects_lead_to_a_page(page):
+    text = (HTML / page).read_text(encoding="utf-8")
+    target = re.search(r'url=([^"\s]+)"', text, re.I).group(1)
+    assert (HTML / page).parent.joinpath(target).is_file(), f"{page} redirects to missing {target}"
 
 
 @pytest.mark.parametrize("page", PAGES)
