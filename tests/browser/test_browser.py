@@ -119,7 +119,7 @@ async () => {
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const el = n.parentElement;
     if (!el || el.closest(skip)) continue;
-    const m = n.textContent.match(tex);
+    const m = n.textContent.replace(/``[^`]*``/g, '').match(tex);  // ``…`` is code in reST text
     if (m && el.getClientRects().length) out.rawTex.push(n.textContent.trim().slice(0, 100));
   }
   out.links = Array.from(document.querySelectorAll('a[href]'))
@@ -127,7 +127,7 @@ async () => {
   // Cross-references Sphinx could not resolve are left as spans (Python types excepted: their
   // references are deliberately free text, see nitpick_ignore_regex in _config.yml).
   out.unresolved = Array.from(document.querySelectorAll('span.xref, code.xref'))
-    .filter(e => !e.closest('a') && !/\bpy\b/.test(e.className))
+    .filter(e => !e.closest('a, table.modindextable') && !/\bpy\b/.test(e.className))
     .map(e => e.className + ': ' + e.textContent.trim().slice(0, 60));
   for (const img of document.images) { img.loading = 'eager'; }
   await Promise.all(Array.from(document.images).map(img => img.decode().catch(() => null)));
@@ -152,6 +152,7 @@ async () => {
 class PageResult:
     page: str
     data: dict = field(default_factory=dict)
+    seconds: float = 0.0
     errors: list[str] = field(default_factory=list)      # JS errors, failed loads
     blocked: list[str] = field(default_factory=list)     # requests to other hosts
     failed: list[str] = field(default_factory=list)      # local requests that failed (404, …)
@@ -174,6 +175,7 @@ def server():
 
 
 async def _open(context, base: str, page: str, result: PageResult, shot: Path | None):
+    start = asyncio.get_running_loop().time()
     p = await context.new_page()
     p.on("pageerror", lambda exc: result.errors.append(f"JavaScript error: {exc}"))
     # Requests to other hosts fail too (blocked by the route below); they are counted apart.
@@ -194,6 +196,7 @@ async def _open(context, base: str, page: str, result: PageResult, shot: Path | 
         result.errors.append(f"could not open or inspect the page: {exc!r}"[:500])
     finally:
         await p.close()
+        result.seconds = round(asyncio.get_running_loop().time() - start, 1)
 
 
 async def _new_context(browser, base: str, results_blocked: dict, scheme: str):
@@ -291,7 +294,7 @@ def crawl(server) -> dict[str, PageResult]:
     results = asyncio.run(_crawl(server))
     (SHOTS / "results.json").parent.mkdir(parents=True, exist_ok=True)
     (SHOTS / "results.json").write_text(json.dumps(
-        {k: {"errors": v.errors, "blocked": v.blocked, "failed": v.failed,
+        {k: {"seconds": v.seconds, "errors": v.errors, "blocked": v.blocked, "failed": v.failed,
              "formulas": v.data.get("formulas") if isinstance(v.data, dict) else None}
          for k, v in results.items()}, indent=1))
     return results
