@@ -174,7 +174,8 @@ def server():
     httpd.server_close()
 
 
-async def _open(context, base: str, page: str, result: PageResult, shot: Path | None):
+async def _open(context, base: str, page: str, result: PageResult, shot: Path | None,
+                figure_shot: Path | None = None):
     start = asyncio.get_running_loop().time()
     p = await context.new_page()
     p.on("pageerror", lambda exc: result.errors.append(f"JavaScript error: {exc}"))
@@ -192,6 +193,12 @@ async def _open(context, base: str, page: str, result: PageResult, shot: Path | 
             await p.screenshot(path=str(shot), full_page=True, timeout=60_000,
                                clip={"x": 0, "y": 0, "width": 1280,
                                      "height": min(height, SHOT_MAX_HEIGHT)})
+        if figure_shot is not None:  # the first figure with its caption, as the theme shows it
+            figure = await p.query_selector(".bd-article figure")
+            if figure is None:
+                result.errors.append("no figure on the page for the figure screenshot")
+            else:
+                await figure.screenshot(path=str(figure_shot), timeout=60_000)
     except Exception as exc:  # noqa: BLE001 - reported per page by the tests
         result.errors.append(f"could not open or inspect the page: {exc!r}"[:500])
     finally:
@@ -235,7 +242,7 @@ async def _crawl(base: str) -> dict[str, PageResult]:
                 dark = await _new_context(browser, base, blocked, "dark")
                 results["dark:" + DARK_PAGE] = PageResult("dark:" + DARK_PAGE)
                 await _open(dark, base, DARK_PAGE, results["dark:" + DARK_PAGE],
-                            SHOTS / f"{DARK_PAGE}-dark.png")
+                            SHOTS / f"{DARK_PAGE}-dark.png", SHOTS / f"{DARK_PAGE}-dark-figure.png")
             if LEDGER_PAGE in results:
                 results["ledger-filter"] = await _ledger_filters(light, base)
         finally:
@@ -413,6 +420,7 @@ def test_dark_mode(crawl):
     _ok(r)
     assert r.data["theme"] == "dark", f"the theme did not switch to dark mode: {r.data['theme']}"
     assert (SHOTS / f"{DARK_PAGE}-dark.png").is_file()
+    assert (SHOTS / f"{DARK_PAGE}-dark-figure.png").is_file()
     assert not r.data["mathErrors"] and all(i["ok"] for i in r.data["images"])
 
 
