@@ -21,7 +21,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 STAGE = start=$$(date +%s); echo "== $(1)"
 DONE = echo "== $(1) took $$(( $$(date +%s) - start )) s"
 
-.PHONY: venv book test lint unit nbval seeds build bench clean
+.PHONY: venv book test lint unit nbval seeds browser build bench clean
 
 venv: $(STAMP)
 
@@ -47,11 +47,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src
 	$(BIN)/mypy src/sgdsde
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	@$(call DONE,lint and type check)
 
 unit: $(STAMP)
 	@$(call STAGE,unit tests and doctests)
-	$(BIN)/python -m pytest -q tests src/sgdsde --doctest-modules
+	$(BIN)/python -m pytest -q tests src/sgdsde --doctest-modules --ignore=tests/browser
 	@$(call DONE,unit tests and doctests)
 
 nbval: $(STAMP)
@@ -67,12 +68,21 @@ seeds: $(STAMP)
 	$(BIN)/python -m sgdsde.book.seedcheck $(if $(SEEDS),--seeds $(SEEDS),--n $(N))
 	@$(call DONE,nbval on every chapter at other seeds)
 
+# The built book in headless Chromium (tests/browser): needs `make book` first, and Debian's
+# chromium (apt-get install -y chromium; .ci/run installs it). Screenshots: _build/screenshots/.
+browser: $(STAMP)
+	@$(call STAGE,browser test of the built book)
+	test -f _build/html/index.html || { echo "no built book: run make book first"; exit 1; }
+	$(BIN)/python -m pytest -q -p no:xdist tests/browser
+	@$(call DONE,browser test of the built book)
+
 test: $(STAMP)
 	@total=$$(date +%s)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
 	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory browser
 	echo "== make test total $$(( $$(date +%s) - total )) s"
 
 bench: $(STAMP)

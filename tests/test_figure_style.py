@@ -72,3 +72,56 @@ def test_figure_cells_have_a_caption_and_a_name():
     assert not bad, f"figure cells without mystnb.figure caption and a fig-… name: {bad}"
     dup = sorted(n for n, k in names.items() if n and k > 1)
     assert not dup, f"figure names used twice: {dup}"
+
+
+# ------------------------------------------------------------------- figures for every reader
+OKABE_ITO = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"}
+
+
+def test_palette_is_colour_blind_safe():
+    import matplotlib.pyplot as plt
+
+    from sgdsde.book.plotting import PALETTE, use_book_style
+
+    assert {c.upper() for c in PALETTE} == OKABE_ITO
+    with plt.rc_context():
+        use_book_style()
+        cycle = [c.upper().lstrip("#") for c in plt.rcParams["axes.prop_cycle"].by_key()["color"]]
+        assert cycle == [c.lstrip("#") for c in PALETTE]
+        assert plt.rcParams["image.cmap"] in {"viridis", "cividis"}  # perceptually uniform, CVD-safe
+
+
+def test_figures_have_an_opaque_white_background():
+    """Readable in the theme's dark mode: black text and lines never sit on a transparent figure."""
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    from sgdsde.book.plotting import use_book_style
+
+    with plt.rc_context():
+        use_book_style()
+        for key in ("figure.facecolor", "savefig.facecolor"):
+            assert mcolors.to_rgba(plt.rcParams[key]) == (1.0, 1.0, 1.0, 1.0), key
+        assert plt.rcParams["savefig.transparent"] is False
+
+
+def test_every_figure_cell_gets_alt_text():
+    """Alt text: the cell's ``mystnb: image: alt:``, else the caption's first sentence (_ext hook).
+
+    The browser test (tests/browser) checks the built pages: every figure image has non-empty alt
+    text there.
+    """
+    sys.path.insert(0, str(ROOT / "_ext"))
+    from book_hooks import figure_alt_text
+
+    bad = []
+    for page, nb in notebooks():
+        for c in code_cells(nb):
+            meta = c.metadata.get("mystnb", {})
+            if "figure" not in meta:
+                continue
+            alt = str(meta.get("image", {}).get("alt", "")).strip() or figure_alt_text(
+                str(meta["figure"].get("caption", "")))
+            if len(alt) < 15:
+                bad.append(f"{page}: {meta['figure'].get('name')}: alt text {alt!r}")
+    assert not bad, f"figures whose alt text would be empty or too short: {bad}"

@@ -1,7 +1,7 @@
 """The book's own tooling: the claims registry and ledger, the figure style, the page seed.
 
 Chapters import from here (``from sgdsde.book import claim, page_seed, use_book_style``); the
-engines in :mod:`sgdsde` never import this package.
+engines in ``sgdsde`` never import this package.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ class ClaimRecord:
     id : str
         The registry id, e.g. ``"eq-7"``.
     verdict : str
-        One of :data:`VERDICTS`.
+        One of ``VERDICTS``.
     note : str
         The condition (``conditional``) or the corrected statement (``wrong``); may be empty.
     anchor : str
@@ -179,7 +179,7 @@ def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True,
     Raises
     ------
     ValueError
-        If ``claim_id`` is not in the registry, ``verdict`` is not one of :data:`VERDICTS`, or
+        If ``claim_id`` is not in the registry, ``verdict`` is not one of ``VERDICTS``, or
         ``verdict="wrong"`` comes without a ``note``.
 
     Examples
