@@ -256,7 +256,7 @@ def integrate(stepper, x0: torch.Tensor, steps: int, *, dt: float | None = None,
                 exited, exit_step = exited[keep], exit_step[keep]
                 if hasattr(stepper, "select"):
                     stepper.select(keep)
-                if hasattr(draws, "select"):
+                if draws is not stepper and hasattr(draws, "select"):
                     draws.select(keep)
                 if x.shape[0] == 0:
                     break

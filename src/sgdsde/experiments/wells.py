@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..dynamics import FirstExit, Stepper, integrate
 from ..levy import check_alpha, symmetric_stable, tail_index_mohammadi
 from ..problems import Problem
 from ..sampling import with_replacement
@@ -456,8 +457,6 @@ def escape_times(method: str, *, lr, depth=1.0, width=1.0, chains: int, max_step
             raise ValueError("data must be a finite tensor of shape (n,)")
         a = a - a.mean()
         B_c = rep(p["batch_size"]).round().long()
-        Bmax = int(B_c.max())
-        cols = torch.arange(Bmax, device=dev)
         amp_c = None
     else:
         e_c = rep(p["eps"])
@@ -466,37 +465,71 @@ def escape_times(method: str, *, lr, depth=1.0, width=1.0, chains: int, max_step
         else:
             al_c = rep(p["alpha"])
             amp_c = e_c * lr_c ** (1.0 / al_c)
-    N = G * chains
-    T = torch.full((N,), math.inf, dtype=torch.float64, device=dev)
-    ids = torch.arange(N, device=dev)
-    x = -w_c.clone()
-    hit = torch.zeros(N, dtype=torch.bool, device=dev)
+    stepper = _WellStepper(method, gen, lr_c, h_c, w_c, amp_c,
+                           al_c if method == "alpha_stable" else None,
+                           a if method == "sgd" else None, B_c if method == "sgd" else None)
     bar = _progress(max_steps, f"{method} escape", progress)
-    for k in range(1, max_steps + 1):
-        lr_i, h_i, w_i = lr_c[ids], h_c[ids], w_c[ids]
-        drift = _well_grad(x, h_i, w_i, w_i)
-        if method == "sgd":
-            idx = with_replacement(a.numel(), Bmax, ids.numel(), gen)
-            Bi = B_c[ids]
-            xi = torch.where(cols < Bi.unsqueeze(-1), a[idx], 0.0).sum(-1) / Bi
-            x = x - lr_i * (drift - xi)
-        elif method == "gaussian":
-            x = x - lr_i * drift + amp_c[ids] * torch.randn(ids.numel(), generator=gen, dtype=torch.float64, device=dev)
-        else:
-            x = x - lr_i * drift + amp_c[ids] * _stable_alpha_tensor(al_c[ids], gen)
-        if not bool(torch.isfinite(x).all()):
-            raise FloatingPointError(f"{method}: non-finite iterate at step {k}")
-        new = (x >= w_i) & ~hit
-        T[ids[new]] = float(k)
-        hit |= new
-        if k % compact_every == 0 or k == max_steps:
-            bar.update(compact_every if k % compact_every == 0 else k % compact_every)
-            keep = ~hit
-            if not bool(keep.any()):
-                break
-            x, ids, hit = x[keep], ids[keep], hit[keep]
-    bar.close()
+    path = integrate(stepper, -w_c.unsqueeze(-1), max_steps, generator=gen, save_every=max_steps,
+                     stop=FirstExit(stepper.outside, compact_every=compact_every), progress=bar)
+    e = path.exit_step
+    T = torch.where(e >= 0, e.to(torch.float64), math.inf)
     return EscapeTimes(T.reshape(G, chains).cpu(), max_steps, p["lr"].cpu())
+
+
+class _WellStepper(Stepper):
+    """One step of G·chains double-well chains (state ``(N, 1)``): SGD on the data a_i, or
+    Euler–Maruyama with Gaussian / α-stable noise of amplitude ``amp`` per chain. Draws one
+    step at a time (the generator's stream does not depend on the chunk length); chains dropped
+    by the first-exit rule are dropped from the per-chain parameters too (:meth:`select`)."""
+
+    weak_order = 1.0  # Euler–Maruyama (additive noise): weak order 1, strong order 1
+    strong_order = 1.0
+
+    def __init__(self, method, gen, lr, h, w, amp, alpha, a, B):
+        self.method, self.gen = method, gen
+        col = lambda t: None if t is None else t.unsqueeze(-1)  # noqa: E731
+        self.lr, self.h, self.w, self.amp, self.alpha = col(lr), col(h), col(w), col(amp), alpha
+        self.a, self.B = a, B
+        if method == "sgd":
+            self.cols = torch.arange(int(B.max()), device=a.device)
+
+    def draws(self, x, steps, gen):
+        return self
+
+    chunk = 32
+
+    def fill(self, n=None):
+        return [self._draw() for _ in range(self.chunk if n is None else n)]
+
+    def _draw(self):
+        N = self.w.shape[0]
+        if self.method == "sgd":
+            return with_replacement(self.a.numel(), self.cols.numel(), N, self.gen)
+        if self.method == "gaussian":
+            return torch.randn(N, generator=self.gen, dtype=torch.float64, device=self.w.device).unsqueeze(-1)
+        return _stable_alpha_tensor(self.alpha, self.gen).unsqueeze(-1)
+
+    def step(self, x, z, k):
+        drift = _well_grad(x, self.h, self.w, self.w)
+        if self.method == "sgd":
+            xi = torch.where(self.cols < self.B.unsqueeze(-1), self.a[z], 0.0).sum(-1, keepdim=True) / self.B.unsqueeze(-1)
+            return x - self.lr * (drift - xi)
+        return x - self.lr * drift + self.amp * z
+
+    def outside(self, x, ids):
+        return x[:, 0] >= self.w[:, 0]
+
+    def select(self, keep):
+        self.lr, self.h, self.w = self.lr[keep], self.h[keep], self.w[keep]
+        if self.amp is not None:
+            self.amp = self.amp[keep]
+        if self.alpha is not None:
+            self.alpha = self.alpha[keep]
+        if self.B is not None:
+            self.B = self.B[keep]
+
+    def error(self, step, chains, path):
+        return FloatingPointError(f"{self.method}: non-finite iterate at step {step}")
 
 
 def gaussian_mean_exit_time(potential: DoubleWell, eps: float, *, x0: float | None = None,
