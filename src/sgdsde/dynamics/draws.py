@@ -107,6 +107,16 @@ class Increments:
                              out=b)
         return b
 
+    def select(self, keep: torch.Tensor) -> None:
+        """Keep only the chains ``keep`` (a mask or indices along the chain axis, dim 1 of a step's
+        draw ``(chains, m)``) from now on."""
+        if self.given is not None:
+            self.given = self.given[:, keep]
+        else:
+            rows = int(keep.sum()) if keep.dtype == torch.bool else int(keep.numel())
+            self.buf = torch.empty((self.chunk, rows, *self.buf.shape[2:]), dtype=self.buf.dtype,
+                                   device=self.buf.device)
+
     def rechunk(self, chunk: int) -> None:
         """Use chunks of ``chunk`` steps from now on (reallocates the buffer)."""
         self.chunk = chunk

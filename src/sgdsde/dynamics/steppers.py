@@ -265,14 +265,14 @@ class EulerMaruyama(Stepper):
 
         def checked_drift(x, k):
             f = drift(x)
-            if f.shape != shape:
-                _check_out("drift", f, shape, x.dtype, k)
+            if f.shape != x.shape:
+                _check_out("drift", f, x.shape, x.dtype, k)
             return f
 
         def checked_diffusion(x, k):
             g = diffusion(x)
-            if g.shape != gshape:
-                _check_out("diffusion", g, gshape, x.dtype, k)
+            if g.shape[1:] != gshape[1:] or g.shape[0] != x.shape[0]:
+                _check_out("diffusion", g, (x.shape[0], *gshape[1:]), x.dtype, k)
             return g
 
         if kind == "diag":
@@ -341,6 +341,7 @@ class SGDSDE(Stepper):
     lr : float η; dt : float Δt; order : 1 or 2
     noise_scale : float; the factor applied to Gᵀz − g Σz (it includes 1/√n)
     noise : ``"gaussian"`` or ``"alpha_stable"``; alpha; stable_scale : float (scale of S_α draws)
+    increments : Tensor ``(steps, chains, n)``, optional; the standard draws to use
 
     Examples
     --------
@@ -357,14 +358,16 @@ class SGDSDE(Stepper):
     strong_order = 0.5
 
     def __init__(self, problem, lr: float, dt: float, noise_scale: float, *, order: int = 1,
-                 noise: str = "gaussian", alpha: float | None = None, stable_scale: float = 1.0):
+                 noise: str = "gaussian", alpha: float | None = None, stable_scale: float = 1.0,
+                 increments: torch.Tensor | None = None):
         self.problem, self.eta, self.dt, self.scale = problem, float(lr), float(dt), float(noise_scale)
         self.order, self.model_order = order, order
         self.noise, self.alpha, self.stable_scale = noise, alpha, stable_scale
+        self.increments = increments
 
     def draws(self, x, steps, gen):
         return Increments(self.noise, self.alpha, (x.shape[0], int(self.problem.n)), steps, x.dtype,
-                          x.device, gen, self.stable_scale)
+                          x.device, gen, self.stable_scale, given=self.increments)
 
     def step(self, th, z, k):  # z: (chains, n)
         G = self.problem.per_sample_grads(th)  # (chains, n, d)
