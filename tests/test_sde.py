@@ -241,8 +241,10 @@ def small_problem(n=40, d=3, seed=0):
     return LinearRegression(*gaussian_regression(n, d, seed=seed, noise_std=0.5))
 
 
-@pytest.mark.parametrize("sampling", ["with_replacement", "without_replacement"])
+@pytest.mark.parametrize("sampling", ["with_replacement", "without_replacement", "reshuffle"])
 def test_sgd_sde_one_step_covariance_within_5se(sampling):
+    # the exact covariance factor of one batch of each scheme: 1 with replacement, (n−B)/(n−1) for a
+    # uniform B-subset (without replacement, and one batch of a reshuffled epoch, which is one too)
     p = small_problem()
     th = torch.tensor([0.3, -0.2, 0.5], dtype=f64)
     eta, B, C = 0.2, 8, 40_000
@@ -294,6 +296,33 @@ def test_sgd_sde_order2_drift_is_exact_gradient_of_grad_norm():
     # and order 1 is plain gradient flow Euler
     path1 = sgd_sde(p, th, eta, p.n, 1, dt=dt, sampling="without_replacement", order=1)
     assert torch.allclose(path1.x[1], th - dt * g, atol=1e-14)
+
+
+def test_sgd_sde_alpha_stable_time_scaling_with_dt_not_eta():
+    # dt ≠ η: the increment is dt^{1/α} η^{1−1/α} √(1/B) Fᵀz (the stable time scaling), not the
+    # Gaussian √(dt η); the two coincide only at dt = η. Absolute check of the projected
+    # characteristic function E cos(w uᵀΔ) = exp(−(scale·w)^α), 5 SE (false-failure odds 5.7e-7 each).
+    p = small_problem()
+    th = torch.tensor([0.3, -0.2, 0.5], dtype=f64)
+    eta, dt, B, C, alpha = 0.2, 0.05, 8, 40_000, 1.5
+    g = p.grad(th)
+    F = (p.per_sample_grads(th) - g) / math.sqrt(p.n)
+    inc = sgd_sde(p, th, eta, B, 1, dt=dt, noise="alpha_stable", alpha=alpha, chains=C,
+                  seed=7).x[1] - (th - dt * g)
+    u = torch.tensor([1.0, -0.5, 0.25], dtype=f64)
+    proj = inc @ u
+    norm_a = float(((F @ u).abs() ** alpha).sum() ** (1 / alpha))
+    scale = dt ** (1 / alpha) * eta ** (1 - 1 / alpha) / math.sqrt(2 * B) * norm_a
+    gauss_scale = math.sqrt(dt * eta) / math.sqrt(2 * B) * norm_a       # the wrong (Gaussian) one
+    power = []
+    for w in (0.5 / scale, 1.0 / scale, 2.0 / scale):
+        c = torch.cos(w * proj)
+        se = float(c.std()) / math.sqrt(C)
+        assert_within_se(float(c.mean()), math.exp(-(scale * w) ** alpha), se,
+                         what="alpha-stable step, dt != eta: characteristic function")
+        power.append(abs(math.exp(-(gauss_scale * w) ** alpha) - math.exp(-(scale * w) ** alpha)) / se)
+    # the check has power: with the Gaussian scaling some point would be off by > 20 SE
+    assert max(power) > 20, power
 
 
 def test_hvp_by_double_backward_matches_hessian_on_a_network():

@@ -8,6 +8,8 @@ One call of :func:`run` advances ``chains`` independent copies of ::
 in one batched tensor step per k: every chain draws its own batch B_k (``(chains, B)`` indices from
 one ``torch.Generator`` on the problem's device, seeded by ``seed``), and ``problem.batch_grad``
 computes only those rows. Monte Carlo over chains is how the book checks every statistical claim.
+The loop itself is the dynamics core's (:func:`sgdsde.dynamics.integrate` with the
+:class:`sgdsde.dynamics.SGD` stepper); this module validates the arguments and picks the threads.
 
 Divergence: a chain whose iterate becomes non-finite is caught at the step it happens. With
 ``on_divergence="raise"`` a :class:`DivergenceError` names the step and the chains; with ``"flag"``
@@ -20,36 +22,31 @@ such steps up to ~50× slower. :func:`recommended_threads` returns 1 below ~2²�
 step; ``run(..., threads="auto")`` (the default) applies it for the duration of the run only. See
 ``benchmarks/bench_core.py`` for the measurements with 1 and 2 threads.
 """
-
 from __future__ import annotations
 
 import math
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
+from ._validate import as_float as _as_float, check_eta as _check_eta
+from .dynamics import SGD, integrate
+from .dynamics.path import DivergenceError as _CoreDivergenceError
+from .dynamics.path import Path
 from .problems import Problem
-from .sampling import SCHEMES, make_sampler
+from .sampling import SCHEMES
 
-__all__ = [
-    "run",
-    "Trajectory",
-    "DivergenceError",
-    "constant",
-    "inverse_sqrt",
-    "recommended_threads",
-]
+__all__ = ["run", "Trajectory", "DivergenceError", "constant", "inverse_sqrt", "recommended_threads"]
 
 
-class DivergenceError(RuntimeError):
+class DivergenceError(_CoreDivergenceError):
     """Raised when an SGD iterate becomes non-finite; ``.step``, ``.chains``, ``.trajectory``.
 
     ``.step`` is the first k with θ_k (or a recorded loss L_n(θ_k)) non-finite in some chain,
     ``.chains`` the list of chains that diverged at that step, ``.trajectory`` the records made
-    before it (a :class:`Trajectory`).
+    before it (a :class:`Trajectory`). A subclass of :class:`sgdsde.dynamics.DivergenceError`.
 
     Examples
     --------
@@ -63,57 +60,23 @@ class DivergenceError(RuntimeError):
     [0]
     """
 
-    def __init__(self, step: int, chains: list[int], trajectory: Trajectory | None = None, lr=None):
+    def __init__(self, step: int, chains: list[int], trajectory: "Trajectory | None" = None, lr=None):
         self.step, self.chains, self.trajectory = step, chains, trajectory
         shown = chains if len(chains) <= 20 else chains[:20] + ["..."]
-        msg = (
-            f"SGD diverged at step {step}: θ_{step} (or its loss L_n) is non-finite (NaN/inf) in "
-            f"{len(chains)} chain(s) {shown}"
-        )
+        msg = (f"SGD diverged at step {step}: θ_{step} (or its loss L_n) is non-finite (NaN/inf) in "
+               f"{len(chains)} chain(s) {shown}")
         if lr is not None:
             msg += f" (learning rate at that step {lr:.4g}; try a smaller lr)"
         msg += '. Use on_divergence="flag" to freeze those chains and continue.'
-        super().__init__(msg)
+        RuntimeError.__init__(self, msg)
 
 
-@dataclass
-class Trajectory:
-    """Records of an SGD ensemble at the recorded steps.
-
-    Attributes
-    ----------
-    theta : Tensor ``(T, chains, d)``, θ_k at the recorded steps
-    loss : Tensor ``(T, chains)`` of L_n(θ_k), or None if ``record_loss=False``
-    step : LongTensor ``(T,)``, the recorded k (0, r, 2r, …, and always the last step)
-    noise : Tensor ``(T, chains, d)`` of ξ_k = g_n(θ_k) − g_{B_k}(θ_k), or None
-    diverged : BoolTensor ``(chains,)``
-    diverged_step : LongTensor ``(chains,)``, the first k with θ_k (or a recorded L_n(θ_k))
-        non-finite, −1 if none
-    lr : Tensor ``(steps,)`` of η_k (float64, CPU)
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sgdsde import problems, sgd
-    >>> X, y = problems.gaussian_regression(100, 4, seed=0)
-    >>> traj = sgd.run(problems.LinearRegression(X, y), torch.zeros(4, dtype=X.dtype), lr=0.1, batch_size=10,
-    ...                steps=20, chains=8, record_every=10)
-    >>> traj.theta.shape, traj.loss.shape, traj.step.tolist()
-    (torch.Size([3, 8, 4]), torch.Size([3, 8]), [0, 10, 20])
-    """
-
-    theta: torch.Tensor
-    loss: torch.Tensor | None
-    step: torch.Tensor
-    noise: torch.Tensor | None
-    diverged: torch.Tensor
-    diverged_step: torch.Tensor
-    lr: torch.Tensor
-
-    @property
-    def final(self) -> torch.Tensor:
-        """θ at the last recorded step, ``(chains, d)``."""
-        return self.theta[-1]
+#: The records of an SGD ensemble: the same class as :class:`sgdsde.dynamics.Path` (the SGD view).
+#: ``theta`` ``(T, chains, d)`` is the same tensor as ``x``; ``loss`` ``(T, chains)`` or None;
+#: ``step`` ``(T,)`` (0, r, 2r, …, and always the last step); ``noise`` ``(T, chains, d)`` of
+#: ξ_k = g_n(θ_k) − g_{B_k}(θ_k) or None; ``diverged``/``diverged_step`` ``(chains,)``; ``lr``
+#: ``(steps,)`` of η_k (float64, CPU); ``t`` the elapsed Σ_{j<k} η_j; ``final`` = θ at the last step.
+Trajectory = Path
 
 
 def constant(eta: float) -> Callable[[int], float]:
@@ -140,26 +103,6 @@ def inverse_sqrt(eta0: float) -> Callable[[int], float]:
     return lambda k: float(eta0) / math.sqrt(k + 1)
 
 
-def _as_float(x) -> float | None:
-    """A real number (Python, numpy or a one-element tensor) as float; None if it is not one."""
-    if isinstance(x, (bool, str, bytes)):
-        return None
-    try:
-        return float(x)
-    except (TypeError, ValueError, RuntimeError):
-        return None
-
-
-def _check_eta(name, eta):
-    if (
-        isinstance(eta, bool)
-        or not isinstance(eta, (int, float))
-        or not math.isfinite(eta)
-        or eta <= 0
-    ):
-        raise ValueError(f"{name} must be a finite number > 0; got {eta!r}")
-
-
 def recommended_threads(problem: Problem, batch_size: int | None = None, chains: int = 1) -> int:
     """Intra-op thread count for an SGD run: 1 for small per-step work, else all of torch's.
 
@@ -174,7 +117,7 @@ def recommended_threads(problem: Problem, batch_size: int | None = None, chains:
     1
     """
     B = problem.n if batch_size is None else batch_size
-    return 1 if chains * B * problem.d < 2**20 else torch.get_num_threads()
+    return 1 if chains * B * problem.d < 2 ** 20 else torch.get_num_threads()
 
 
 def _progress(progress, steps):
@@ -260,11 +203,7 @@ def run(
         raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
     if on_divergence not in ("raise", "flag"):
         raise ValueError(f"on_divergence must be 'raise' or 'flag'; got {on_divergence!r}")
-    if (
-        isinstance(momentum, bool)
-        or not isinstance(momentum, (int, float))
-        or not 0 <= momentum < 1
-    ):
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
         raise ValueError(f"momentum must be a float in [0, 1); got {momentum!r}")
     if not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -285,9 +224,7 @@ def run(
                 raise ValueError(f"lr(k) must return a finite number > 0; lr({k}) = {lr(k)!r}")
             lrs.append(e)
     elif _as_float(lr) is None:
-        raise TypeError(
-            f"lr must be a number > 0 or a callable k -> eta_k; got {type(lr).__name__}"
-        )
+        raise TypeError(f"lr must be a number > 0 or a callable k -> eta_k; got {type(lr).__name__}")
     else:
         _check_eta("lr", _as_float(lr))
         lrs = [_as_float(lr)] * steps
@@ -298,10 +235,8 @@ def run(
         chains = 1 if chains is None else chains
     elif theta0.ndim == 2:
         if chains is not None and chains != theta0.shape[0]:
-            raise ValueError(
-                f"theta0 has shape {tuple(theta0.shape)}: its {theta0.shape[0]} rows "
-                f"must equal chains = {chains}"
-            )
+            raise ValueError(f"theta0 has shape {tuple(theta0.shape)}: its {theta0.shape[0]} rows "
+                             f"must equal chains = {chains}")
         chains = theta0.shape[0]
     else:
         raise ValueError(
@@ -313,156 +248,42 @@ def run(
     full = batch_size is None or (batch_size == n and sampling != "with_replacement")
     old_threads = torch.get_num_threads()
     if threads == "auto":
-        threads = min(
-            old_threads, recommended_threads(problem, None if full else batch_size, chains)
-        )
+        threads = min(old_threads, recommended_threads(problem, None if full else batch_size, chains))
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be an int >= 1, 'auto' or None; got {threads!r}")
         if threads != old_threads:
             torch.set_num_threads(threads)
     try:
-        return _loop(
-            problem,
-            theta0.expand(chains, d).clone(),
-            lrs,
-            batch_size,
-            steps,
-            sampling,
-            chains,
-            float(momentum),
-            seed,
-            record_every,
-            record_noise,
-            record_loss,
-            on_divergence,
-            full,
-            _progress(progress, steps),
-        )
+        return _run(problem, theta0.expand(chains, d).clone(), lrs, batch_size, steps, sampling,
+                    float(momentum), seed, record_every, record_noise, record_loss, on_divergence, full,
+                    _progress(progress, steps))
     finally:
         if torch.get_num_threads() != old_threads:
             torch.set_num_threads(old_threads)
 
 
 @torch.no_grad()
-def _loop(
-    problem,
-    theta,
-    lrs,
-    batch_size,
-    steps,
-    sampling,
-    chains,
-    mu,
-    seed,
-    record_every,
-    record_noise,
-    record_loss,
-    on_divergence,
-    full,
-    bar,
-):
-    dev = problem.device
-    cuda = dev.type != "cpu"
-    draw = None
-    if not full:
-        gen = torch.Generator(device=dev).manual_seed(seed)
-        draw = make_sampler(sampling, problem.n, batch_size, chains, gen)
-    v = torch.zeros_like(theta) if mu > 0 else None
-    rec_steps = set(range(0, steps + 1, record_every)) | {steps}
-    R_theta, R_loss, R_noise, R_step = [], [], [], []
-    frozen = torch.zeros(chains, dtype=torch.bool, device=dev)
-    bad_step = torch.full((chains,), -1, dtype=torch.long, device=dev)
-    any_frozen = False
-    check_every = (
-        64 if cuda else 1
-    )  # host sync cadence; the per-chain first bad step is tracked on device
+def _run(problem, theta, lrs, batch_size, steps, sampling, mu, seed, record_every, record_noise,
+         record_loss, on_divergence, full, bar) -> Trajectory:
+    """sgd.run after validation: the :class:`sgdsde.dynamics.SGD` stepper through the core."""
+    const = len(set(lrs)) <= 1 and steps > 0
+    stepper = SGD(problem, lrs[0] if const else lrs, batch_size, sampling=sampling, momentum=mu,
+                  record_loss=record_loss, record_noise=record_noise, full=full)
+    lr_t = torch.tensor(lrs, dtype=torch.float64)
 
-    def gradient(th):
-        return problem.grad(th) if full else problem.batch_grad(th, draw())
+    def error(step, chains, path):
+        path.lr = lr_t
+        return DivergenceError(step, chains, _cpu(path), lrs[step - 1] if step >= 1 else None)
 
-    def mark(nonfin, k):
-        """Chains in ``nonfin`` (not yet frozen) diverged at step k: record, freeze."""
-        nonlocal bad_step, frozen
-        nonfin = nonfin & ~frozen
-        bad_step = torch.where(nonfin & (bad_step < 0), k, bad_step)
-        frozen = frozen | nonfin
-        return nonfin
+    stepper.error = error
+    path = integrate(stepper, theta, steps, dt=lrs[0] if const else None, seed=seed,
+                     save_every=record_every, on_divergence=on_divergence, progress=bar)
+    path.lr = lr_t
+    return _cpu(path)
 
-    def record(k, th, g):
-        nonlocal any_frozen
-        R_step.append(k)
-        R_theta.append(th.clone())
-        if record_loss:
-            L = problem.loss(th)
-            R_loss.append(L)
-            if bool(mark(~torch.isfinite(L), k).any()):  # θ finite but L_n overflows: diverged too
-                any_frozen = True
-                if on_divergence == "raise":
-                    (
-                        R_step.pop(),
-                        R_theta.pop(),
-                        R_loss.pop(),
-                    )  # the error carries the records before k
-                    fail()
-        if record_noise:
-            R_noise.append(problem.grad(th) - g if g is not None else torch.zeros_like(th))
 
-    def trajectory():
-        T = len(R_step)
-        return Trajectory(
-            theta=torch.stack(R_theta) if T else theta.new_zeros(0, chains, problem.d),
-            loss=(torch.stack(R_loss) if T else theta.new_zeros(0, chains))
-            if record_loss
-            else None,
-            step=torch.tensor(R_step, dtype=torch.long),
-            noise=(torch.stack(R_noise) if T else theta.new_zeros(0, chains, problem.d))
-            if record_noise
-            else None,
-            diverged=(bad_step >= 0).cpu(),
-            diverged_step=bad_step.cpu(),
-            lr=torch.tensor(lrs, dtype=torch.float64),
-        )
-
-    def fail():
-        bs = bad_step.cpu()
-        first = int(bs[bs >= 0].min())
-        who = torch.nonzero(bs == first).flatten().tolist()
-        raise DivergenceError(first, who, trajectory(), lrs[first - 1] if first >= 1 else None)
-
-    for k in range(steps):
-        g = gradient(theta)
-        if k in rec_steps:
-            record(k, theta, g)
-        step = v.mul_(mu).add_(g) if v is not None else g
-        new = torch.add(theta, step, alpha=-lrs[k])
-        # Divergence. CUDA: per-chain test on device every step, host sync every `check_every`.
-        # CPU: one reduction per step (float(sum) is non-finite iff some entry is, or on overflow);
-        # the per-chain test runs only when it fires or once some chain is frozen.
-        if cuda:
-            mark(~torch.isfinite(new).all(-1), k + 1)
-            new = torch.where(frozen.unsqueeze(-1), theta, new)
-            if v is not None:
-                v = torch.where(frozen.unsqueeze(-1), torch.zeros_like(v), v)
-            sync = (k + 1) % check_every == 0 or k + 1 == steps
-            if on_divergence == "raise" and sync and bool(frozen.any()):
-                fail()
-        elif any_frozen or not math.isfinite(float(new.sum())):
-            if bool(mark(~torch.isfinite(new).all(-1), k + 1).any()):
-                any_frozen = True
-                if on_divergence == "raise":
-                    fail()
-            if any_frozen:
-                new = torch.where(frozen.unsqueeze(-1), theta, new)
-                if v is not None:
-                    v[frozen] = 0
-        theta = new
-        if bar is not None and (k + 1) % max(1, steps // 100) == 0:
-            bar.update(max(1, steps // 100))
-    if bar is not None:
-        bar.close()
-    g = None
-    if record_noise:  # ξ at the final iterate, with the batch step `steps` would use
-        g = problem.grad(theta) if full else problem.batch_grad(theta, draw())
-    record(steps, theta, g)
-    return trajectory()
+def _cpu(path: Path) -> Path:
+    """Step indices and divergence flags on the CPU (as sgd.run always gave them)."""
+    path.step, path.diverged, path.diverged_step = path.step.cpu(), path.diverged.cpu(), path.diverged_step.cpu()
+    return path
