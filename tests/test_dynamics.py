@@ -20,8 +20,18 @@ import torch
 
 from sgdsde import problems as P
 from sgdsde import sgd
-from sgdsde.dynamics import (SGD, SGDSDE, DivergenceError, EulerMaruyama, FirstExit, Horizon,
-                             ModifiedEquation, Path, Stepper, integrate)
+from sgdsde.dynamics import (
+    SGD,
+    SGDSDE,
+    DivergenceError,
+    EulerMaruyama,
+    FirstExit,
+    Horizon,
+    ModifiedEquation,
+    Path,
+    Stepper,
+    integrate,
+)
 from sgdsde.levy import symmetric_stable
 from sgdsde.sde import simulate
 

@@ -181,7 +181,12 @@ def as_float(x) -> float | None:
 
 def check_eta(name: str, eta) -> None:
     """``eta`` must be a finite Python number > 0 (schedules' constructors)."""
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta <= 0:
+    if (
+        isinstance(eta, bool)
+        or not isinstance(eta, (int, float))
+        or not math.isfinite(eta)
+        or eta <= 0
+    ):
         raise ValueError(f"{name} must be a finite number > 0; got {eta!r}")
 
 
@@ -250,7 +255,9 @@ def generator(device: torch.device, seed, gen: torch.Generator | None) -> torch.
     """``gen`` if given (on ``device``'s type), else a fresh generator on ``device`` seeded by ``seed``."""
     if gen is not None:
         if not isinstance(gen, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None, got {type(gen).__name__}")
+            raise TypeError(
+                f"generator must be a torch.Generator or None, got {type(gen).__name__}"
+            )
         if torch.device(gen.device).type != torch.device(device).type:
             raise ValueError(f"generator is on {gen.device} but the state is on {device}")
         return gen

@@ -196,7 +196,9 @@ def _as_tensor(x, name: str) -> torch.Tensor:
         x = x.to(torch.get_default_dtype())
     bad = int((~torch.isfinite(x)).sum())
     if bad:
-        raise ValueError(f"{name} contains non-finite values ({bad} of {x.numel()} entries are nan or inf)")
+        raise ValueError(
+            f"{name} contains non-finite values ({bad} of {x.numel()} entries are nan or inf)"
+        )
     return x
 
 
@@ -210,7 +212,9 @@ def _check_not_constant(x: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} is all zeros ({x.shape[0]} samples); its tail index is undefined")
     if x.shape[0] >= 2 and bool((x == x[0]).all()):
         what = "every entry" if x.ndim == 1 else "every row"
-        raise ValueError(f"{name} is constant ({what} equals the first); its tail index is undefined")
+        raise ValueError(
+            f"{name} is constant ({what} equals the first); its tail index is undefined"
+        )
 
 
 def _drop_or_reject_zeros(x: torch.Tensor, mag: torch.Tensor, drop_zeros: bool, name: str):
@@ -228,7 +232,8 @@ def _drop_or_reject_zeros(x: torch.Tensor, mag: torch.Tensor, drop_zeros: bool, 
             f"{name} has {nz} exact zero {unit} of {K} ({nz / K:.2%}); a stable law has no atom at 0 and "
             f"each zero enters the estimator as log(tiny) ≈ {math.log(torch.finfo(mag.dtype).tiny):.0f}, "
             f"dragging the estimate down. Pass drop_zeros=True to estimate the tail index of the "
-            f"non-zero samples (e.g. for coordinates that carry no noise), or remove them yourself")
+            f"non-zero samples (e.g. for coordinates that carry no noise), or remove them yourself"
+        )
     keep = ~zero
     return x[keep], mag[keep]
 
@@ -242,8 +247,9 @@ def _as_samples(x, name: str = "x") -> torch.Tensor:
     return _magnitudes(x)
 
 
-def tail_index_mohammadi(x, k1: int | None = None, *, drop_zeros: bool = False,
-                         return_se: bool = False):
+def tail_index_mohammadi(
+    x, k1: int | None = None, *, drop_zeros: bool = False, return_se: bool = False
+):
     """Block-sum tail-index estimator of Mohammadi, Mohammadpour & Ogata (2015).
 
     For :math:`K = k_1 k_2` samples :math:`X_1, \\dots, X_K` and block sums
@@ -335,14 +341,16 @@ def tail_index_mohammadi(x, k1: int | None = None, *, drop_zeros: bool = False,
     y = xs.reshape(k2, k1, *xs.shape[1:]).sum(dim=1)
     ay = _magnitudes(y)
     if not bool((ay > 0).all()):
-        raise ValueError(f"x: {int((ay == 0).sum())} block sums of length k1={k1} are exactly 0 "
-                         "(cancelling or discrete data); the estimator needs a continuous law")
-    d = torch.log(ay) - torch.log(ax).reshape(k2, k1).mean(1)      # D_i, i.i.d. over blocks
+        raise ValueError(
+            f"x: {int((ay == 0).sum())} block sums of length k1={k1} are exactly 0 "
+            "(cancelling or discrete data); the estimator needs a continuous law"
+        )
+    d = torch.log(ay) - torch.log(ax).reshape(k2, k1).mean(1)  # D_i, i.i.d. over blocks
     inv_alpha = d.mean() / math.log(k1)
     alpha = 1.0 / inv_alpha
     if not return_se:
         return alpha
-    se = alpha ** 2 * d.std(correction=1) / (math.sqrt(k2) * math.log(k1))
+    se = alpha**2 * d.std(correction=1) / (math.sqrt(k2) * math.log(k1))
     return alpha, se
 
 
@@ -405,9 +413,13 @@ def tail_index_hill(x, k: int | None = None) -> torch.Tensor:
         raise ValueError(f"k must satisfy 1 <= k < K={K}, got {k}")
     top = torch.topk(a, k + 1, sorted=True).values
     if not bool(top[k] > 0):
-        raise ValueError(f"the (k+1)-th largest magnitude of x is 0 (k={k}, {int((a > 0).sum())} non-zero "
-                         "samples); choose a smaller k")
+        raise ValueError(
+            f"the (k+1)-th largest magnitude of x is 0 (k={k}, {int((a > 0).sum())} non-zero "
+            "samples); choose a smaller k"
+        )
     if not bool(top[0] > top[k]):
-        raise ValueError(f"the k+1={k + 1} largest magnitudes of x are all equal; x has no tail to fit "
-                         "(the estimate would be infinite)")
+        raise ValueError(
+            f"the k+1={k + 1} largest magnitudes of x are all equal; x has no tail to fit "
+            "(the estimate would be infinite)"
+        )
     return 1.0 / torch.log(top[:k] / top[k]).mean()

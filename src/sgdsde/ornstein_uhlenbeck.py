@@ -7,6 +7,7 @@ Examples
 >>> OrnsteinUhlenbeck(2.0, 1.0).stationary_cov().item()
 0.5
 """
+
 from __future__ import annotations
 
 import math
@@ -76,8 +77,10 @@ class OrnsteinUhlenbeck:
     def _check_stable(self) -> None:
         ev = torch.linalg.eigvals(self.A)
         if float(ev.real.min()) <= 0:
-            raise ValueError("A must have eigenvalues with positive real part for a stationary law; "
-                             f"min real part = {float(ev.real.min()):g}")
+            raise ValueError(
+                "A must have eigenvalues with positive real part for a stationary law; "
+                f"min real part = {float(ev.real.min()):g}"
+            )
 
     @property
     def sigma(self) -> torch.Tensor:
@@ -125,8 +128,9 @@ class OrnsteinUhlenbeck:
             C = C + E @ cov0 @ E.mT
         return 0.5 * (C + C.mT)
 
-    def sample(self, x0, t: float, chains: int = 1, generator: torch.Generator | None = None
-               ) -> torch.Tensor:
+    def sample(
+        self, x0, t: float, chains: int = 1, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Exact draw of x_t given x_0: ``(chains, d)`` (x0 ``(d,)`` or ``(chains, d)``)."""
         x0 = _check_x0(torch.as_tensor(x0, dtype=self.A.dtype, device=self.A.device), chains)
         m = self.mean(x0, t)
@@ -158,7 +162,9 @@ class OrnsteinUhlenbeck:
         """True iff the stationary current vanishes, i.e. A S = D (to relative tolerance ``rtol``)."""
         S = self.stationary_cov()
         AS = self.A @ S
-        scale = max(float(torch.linalg.matrix_norm(AS)), float(torch.linalg.matrix_norm(self.D)), 1e-300)
+        scale = max(
+            float(torch.linalg.matrix_norm(AS)), float(torch.linalg.matrix_norm(self.D)), 1e-300
+        )
         return bool(float(torch.linalg.matrix_norm(AS - self.D)) <= rtol * scale)
 
     def simulate(self, x0, dt: float, steps: int, **kwargs) -> Path:

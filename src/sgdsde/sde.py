@@ -31,19 +31,24 @@ Examples
 >>> abs(float(path.x[-1].var()) - 0.5 * (1 - torch.exp(torch.tensor(-4.0)).item())) < 0.05
 True
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from numbers import Real
-from typing import Callable
 
 import torch
 
-from ._validate import check_dt as _check_dt, check_int as _check_int, check_noise as _check_noise
-from ._validate import check_on_divergence, check_x0 as _check_x0, generator as _generator
-from .dynamics import EulerMaruyama, SGDSDE, integrate
+from ._validate import check_dt as _check_dt
+from ._validate import check_int as _check_int
+from ._validate import check_noise as _check_noise
+from ._validate import check_on_divergence
+from ._validate import check_x0 as _check_x0
+from ._validate import generator as _generator
+from .dynamics import SGDSDE, EulerMaruyama, integrate
 from .dynamics.draws import CHUNK_ELEMENTS_CPU, CHUNK_ELEMENTS_CUDA  # noqa: F401  (re-exported)
-from .dynamics.draws import Increments as _Noise, standard_normal_ as _normal_  # noqa: F401
+from .dynamics.draws import Increments as _Noise  # noqa: F401
 from .dynamics.path import Path
 from .dynamics.steppers import hvp_grad as _hvp_grad  # noqa: F401
 from .ornstein_uhlenbeck import OrnsteinUhlenbeck
@@ -77,22 +82,37 @@ class DivergenceError(_BaseDivergenceError):
         shown = chains if len(chains) <= 20 else chains[:20] + ["..."]
         t = f" (t = {step * dt:g})" if dt is not None else ""
         RuntimeError.__init__(
-            self, f"SDE diverged at step {step}{t}: x_{step} is non-finite (NaN/inf) in "
-                  f"{len(chains)} chain(s) {shown}. Reduce dt, check the drift/diffusion, or use "
-                  'on_divergence="flag" to freeze those chains and continue.')
+            self,
+            f"SDE diverged at step {step}{t}: x_{step} is non-finite (NaN/inf) in "
+            f"{len(chains)} chain(s) {shown}. Reduce dt, check the drift/diffusion, or use "
+            'on_divergence="flag" to freeze those chains and continue.',
+        )
 
 
 def _error(dt):
     def error(step, chains, path):
         return DivergenceError(step, chains, dt, path)
+
     return error
 
 
-def simulate(drift: Callable[[torch.Tensor], torch.Tensor], diffusion, x0, dt: float, steps: int, *,
-             noise: str = "gaussian", alpha: float | None = None, chains: int = 1, seed: int = 0,
-             save_every: int = 1, generator: torch.Generator | None = None,
-             on_divergence: str = "raise", cuda_graph: bool = False,
-             increments: torch.Tensor | None = None) -> Path:
+def simulate(
+    drift: Callable[[torch.Tensor], torch.Tensor],
+    diffusion,
+    x0,
+    dt: float,
+    steps: int,
+    *,
+    noise: str = "gaussian",
+    alpha: float | None = None,
+    chains: int = 1,
+    seed: int = 0,
+    save_every: int = 1,
+    generator: torch.Generator | None = None,
+    on_divergence: str = "raise",
+    cuda_graph: bool = False,
+    increments: torch.Tensor | None = None,
+) -> Path:
     """Vectorized Euler–Maruyama for the Itô SDE dx = b(x) dt + σ(x) dW over many chains.
 
     Parameters
@@ -179,17 +199,39 @@ def simulate(drift: Callable[[torch.Tensor], torch.Tensor], diffusion, x0, dt: f
     gen = _generator(x.device, seed, generator)
     stepper = EulerMaruyama(drift, diffusion, dt, noise=noise, alpha=alpha, increments=increments)
     stepper.error = _error(dt)
-    return integrate(stepper, x, steps, dt=dt, generator=gen, save_every=save_every,
-                     on_divergence=on_divergence, cuda_graph=cuda_graph)
+    return integrate(
+        stepper,
+        x,
+        steps,
+        dt=dt,
+        generator=gen,
+        save_every=save_every,
+        on_divergence=on_divergence,
+        cuda_graph=cuda_graph,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # SGD's SDE
 # ---------------------------------------------------------------------------------------------
-def sgd_sde(problem, theta0, lr: float, batch_size: int, steps: int, *, dt: float | None = None,
-            sampling: str = "with_replacement", noise: str = "gaussian", alpha: float | None = None,
-            order: int = 1, chains: int = 1, seed: int = 0, save_every: int = 1,
-            generator: torch.Generator | None = None, on_divergence: str = "raise") -> Path:
+def sgd_sde(
+    problem,
+    theta0,
+    lr: float,
+    batch_size: int,
+    steps: int,
+    *,
+    dt: float | None = None,
+    sampling: str = "with_replacement",
+    noise: str = "gaussian",
+    alpha: float | None = None,
+    order: int = 1,
+    chains: int = 1,
+    seed: int = 0,
+    save_every: int = 1,
+    generator: torch.Generator | None = None,
+    on_divergence: str = "raise",
+) -> Path:
     """Euler–Maruyama for SGD's SDE (notes (23)), with the noise applied through the factor F.
 
     The SDE, in time ``t = k η`` (``k`` SGD steps),
@@ -262,7 +304,11 @@ def sgd_sde(problem, theta0, lr: float, batch_size: int, steps: int, *, dt: floa
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be an sgdsde.problems.Problem, got {type(problem).__name__}")
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not (float(lr) > 0 and math.isfinite(lr)):
+    if (
+        isinstance(lr, bool)
+        or not isinstance(lr, Real)
+        or not (float(lr) > 0 and math.isfinite(lr))
+    ):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     eta = float(lr)
     dt = eta if dt is None else _check_dt(dt)
@@ -285,11 +331,13 @@ def sgd_sde(problem, theta0, lr: float, batch_size: int, steps: int, *, dt: floa
         scale, stable_scale = math.sqrt(dt * eta * c / B), 1.0
     else:
         scale = dt ** (1 / alpha) * eta ** (1 - 1 / alpha) * math.sqrt(c / B)
-        stable_scale = 2 ** -0.5
+        stable_scale = 2**-0.5
     scale /= math.sqrt(n)  # F = (G - g)/sqrt(n)
     check_on_divergence(on_divergence)
-    stepper = SGDSDE(problem, eta, dt, scale, order=order, noise=noise, alpha=alpha,
-                     stable_scale=stable_scale)
+    stepper = SGDSDE(
+        problem, eta, dt, scale, order=order, noise=noise, alpha=alpha, stable_scale=stable_scale
+    )
     stepper.error = _error(dt)
-    return integrate(stepper, x, steps, dt=dt, generator=gen, save_every=save_every,
-                     on_divergence=on_divergence)
+    return integrate(
+        stepper, x, steps, dt=dt, generator=gen, save_every=save_every, on_divergence=on_divergence
+    )

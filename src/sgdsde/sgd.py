@@ -22,23 +22,32 @@ such steps up to ~50× slower. :func:`recommended_threads` returns 1 below ~2²�
 step; ``run(..., threads="auto")`` (the default) applies it for the duration of the run only. See
 ``benchmarks/bench_core.py`` for the measurements with 1 and 2 threads.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
-from ._validate import as_float as _as_float, check_eta as _check_eta
+from ._validate import as_float as _as_float
+from ._validate import check_eta as _check_eta
 from .dynamics import SGD, integrate
 from .dynamics.path import DivergenceError as _CoreDivergenceError
 from .dynamics.path import Path
 from .problems import Problem
 from .sampling import SCHEMES
 
-__all__ = ["run", "Trajectory", "DivergenceError", "constant", "inverse_sqrt", "recommended_threads"]
+__all__ = [
+    "run",
+    "Trajectory",
+    "DivergenceError",
+    "constant",
+    "inverse_sqrt",
+    "recommended_threads",
+]
 
 
 class DivergenceError(_CoreDivergenceError):
@@ -60,11 +69,15 @@ class DivergenceError(_CoreDivergenceError):
     [0]
     """
 
-    def __init__(self, step: int, chains: list[int], trajectory: "Trajectory | None" = None, lr=None):
+    def __init__(
+        self, step: int, chains: list[int], trajectory: Trajectory | None = None, lr=None
+    ):
         self.step, self.chains, self.trajectory = step, chains, trajectory
         shown = chains if len(chains) <= 20 else chains[:20] + ["..."]
-        msg = (f"SGD diverged at step {step}: θ_{step} (or its loss L_n) is non-finite (NaN/inf) in "
-               f"{len(chains)} chain(s) {shown}")
+        msg = (
+            f"SGD diverged at step {step}: θ_{step} (or its loss L_n) is non-finite (NaN/inf) in "
+            f"{len(chains)} chain(s) {shown}"
+        )
         if lr is not None:
             msg += f" (learning rate at that step {lr:.4g}; try a smaller lr)"
         msg += '. Use on_divergence="flag" to freeze those chains and continue.'
@@ -117,7 +130,7 @@ def recommended_threads(problem: Problem, batch_size: int | None = None, chains:
     1
     """
     B = problem.n if batch_size is None else batch_size
-    return 1 if chains * B * problem.d < 2 ** 20 else torch.get_num_threads()
+    return 1 if chains * B * problem.d < 2**20 else torch.get_num_threads()
 
 
 def _progress(progress, steps):
@@ -203,7 +216,11 @@ def run(
         raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
     if on_divergence not in ("raise", "flag"):
         raise ValueError(f"on_divergence must be 'raise' or 'flag'; got {on_divergence!r}")
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+    if (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, (int, float))
+        or not 0 <= momentum < 1
+    ):
         raise ValueError(f"momentum must be a float in [0, 1); got {momentum!r}")
     if not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -224,7 +241,9 @@ def run(
                 raise ValueError(f"lr(k) must return a finite number > 0; lr({k}) = {lr(k)!r}")
             lrs.append(e)
     elif _as_float(lr) is None:
-        raise TypeError(f"lr must be a number > 0 or a callable k -> eta_k; got {type(lr).__name__}")
+        raise TypeError(
+            f"lr must be a number > 0 or a callable k -> eta_k; got {type(lr).__name__}"
+        )
     else:
         _check_eta("lr", _as_float(lr))
         lrs = [_as_float(lr)] * steps
@@ -235,8 +254,10 @@ def run(
         chains = 1 if chains is None else chains
     elif theta0.ndim == 2:
         if chains is not None and chains != theta0.shape[0]:
-            raise ValueError(f"theta0 has shape {tuple(theta0.shape)}: its {theta0.shape[0]} rows "
-                             f"must equal chains = {chains}")
+            raise ValueError(
+                f"theta0 has shape {tuple(theta0.shape)}: its {theta0.shape[0]} rows "
+                f"must equal chains = {chains}"
+            )
         chains = theta0.shape[0]
     else:
         raise ValueError(
@@ -248,28 +269,65 @@ def run(
     full = batch_size is None or (batch_size == n and sampling != "with_replacement")
     old_threads = torch.get_num_threads()
     if threads == "auto":
-        threads = min(old_threads, recommended_threads(problem, None if full else batch_size, chains))
+        threads = min(
+            old_threads, recommended_threads(problem, None if full else batch_size, chains)
+        )
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be an int >= 1, 'auto' or None; got {threads!r}")
         if threads != old_threads:
             torch.set_num_threads(threads)
     try:
-        return _run(problem, theta0.expand(chains, d).clone(), lrs, batch_size, steps, sampling,
-                    float(momentum), seed, record_every, record_noise, record_loss, on_divergence, full,
-                    _progress(progress, steps))
+        return _run(
+            problem,
+            theta0.expand(chains, d).clone(),
+            lrs,
+            batch_size,
+            steps,
+            sampling,
+            float(momentum),
+            seed,
+            record_every,
+            record_noise,
+            record_loss,
+            on_divergence,
+            full,
+            _progress(progress, steps),
+        )
     finally:
         if torch.get_num_threads() != old_threads:
             torch.set_num_threads(old_threads)
 
 
 @torch.no_grad()
-def _run(problem, theta, lrs, batch_size, steps, sampling, mu, seed, record_every, record_noise,
-         record_loss, on_divergence, full, bar) -> Trajectory:
+def _run(
+    problem,
+    theta,
+    lrs,
+    batch_size,
+    steps,
+    sampling,
+    mu,
+    seed,
+    record_every,
+    record_noise,
+    record_loss,
+    on_divergence,
+    full,
+    bar,
+) -> Trajectory:
     """sgd.run after validation: the :class:`sgdsde.dynamics.SGD` stepper through the core."""
     const = len(set(lrs)) <= 1 and steps > 0
-    stepper = SGD(problem, lrs[0] if const else lrs, batch_size, sampling=sampling, momentum=mu,
-                  record_loss=record_loss, record_noise=record_noise, full=full)
+    stepper = SGD(
+        problem,
+        lrs[0] if const else lrs,
+        batch_size,
+        sampling=sampling,
+        momentum=mu,
+        record_loss=record_loss,
+        record_noise=record_noise,
+        full=full,
+    )
     lr_t = torch.tensor(lrs, dtype=torch.float64)
 
     def error(step, chains, path):
@@ -277,13 +335,25 @@ def _run(problem, theta, lrs, batch_size, steps, sampling, mu, seed, record_ever
         return DivergenceError(step, chains, _cpu(path), lrs[step - 1] if step >= 1 else None)
 
     stepper.error = error
-    path = integrate(stepper, theta, steps, dt=lrs[0] if const else None, seed=seed,
-                     save_every=record_every, on_divergence=on_divergence, progress=bar)
+    path = integrate(
+        stepper,
+        theta,
+        steps,
+        dt=lrs[0] if const else None,
+        seed=seed,
+        save_every=record_every,
+        on_divergence=on_divergence,
+        progress=bar,
+    )
     path.lr = lr_t
     return _cpu(path)
 
 
 def _cpu(path: Path) -> Path:
     """Step indices and divergence flags on the CPU (as sgd.run always gave them)."""
-    path.step, path.diverged, path.diverged_step = path.step.cpu(), path.diverged.cpu(), path.diverged_step.cpu()
+    path.step, path.diverged, path.diverged_step = (
+        path.step.cpu(),
+        path.diverged.cpu(),
+        path.diverged_step.cpu(),
+    )
     return path

@@ -12,6 +12,7 @@ Examples
 >>> assert_close(a + 1e-9, a)              # 1e-9 is below 1000·eps·2e6 ≈ 4.4e-7
 >>> assert_close(torch.zeros(2, dtype=torch.float64), 1e-13 * torch.ones(2), scale=1.0)
 """
+
 from __future__ import annotations
 
 import math
@@ -28,7 +29,9 @@ def _array(name: str, x) -> np.ndarray:
     try:
         return np.asarray(x, dtype=np.float64) if not np.iscomplexobj(x) else np.asarray(x)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, an array or a tensor; got {type(x).__name__}") from None
+        raise ValueError(
+            f"{name} must be a number, an array or a tensor; got {type(x).__name__}"
+        ) from None
 
 
 def _eps(*xs) -> float:
@@ -62,7 +65,9 @@ def tolerance(actual, expected, ulps: float = 1000, scale: float | None = None) 
     return ulps * _eps(actual, expected) * size
 
 
-def assert_close(actual, expected, ulps: float = 1000, scale: float | None = None, what: str = "") -> None:
+def assert_close(
+    actual, expected, ulps: float = 1000, scale: float | None = None, what: str = ""
+) -> None:
     """Assert ``|actual − expected| ≤ ulps · eps · max(|actual|, |expected|, scale)`` elementwise.
 
     Parameters
@@ -97,5 +102,7 @@ def assert_close(actual, expected, ulps: float = 1000, scale: float | None = Non
     dev = float(np.max(np.abs(a - b), initial=0.0))
     if not dev <= tol:
         size = tol / (ulps * _eps(actual, expected)) if tol > 0 else 0.0
-        raise AssertionError(f"{what or 'assert_close'}: max |actual − expected| = {dev:.3g} > tolerance "
-                             f"{tol:.3g} ({ulps:g} ulps of {size:.3g})")
+        raise AssertionError(
+            f"{what or 'assert_close'}: max |actual − expected| = {dev:.3g} > tolerance "
+            f"{tol:.3g} ({ulps:g} ulps of {size:.3g})"
+        )

@@ -16,6 +16,7 @@ Examples
 >>> registry()["eq-7"].location
 '§1.8.1 (7)'
 """
+
 from __future__ import annotations
 
 import csv
@@ -96,7 +97,9 @@ class ClaimRecord:
         """The badge: an HTML ``div`` whose ``id`` is the record's ``anchor``, with location and verdict."""
         c = registry()[self.id]
         colour = _COLOURS[self.verdict]
-        label = {"wrong": "corrected: ", "conditional": "holds only if: ", "open": "open: "}.get(self.verdict, "")
+        label = {"wrong": "corrected: ", "conditional": "holds only if: ", "open": "open: "}.get(
+            self.verdict, ""
+        )
         note = f" — {html.escape(label + self.note)}" if self.note else ""
         return (
             f'<div class="claim-badge claim-{self.verdict}" id="{html.escape(self.anchor)}" '
@@ -121,8 +124,14 @@ class ClaimRecord:
         return f"ClaimRecord(id={self.id!r}, verdict={self.verdict!r})"
 
 
-_COLOURS = {"holds": "#009E73", "conditional": "#E69F00", "wrong": "#D55E00", "definition": "#56B4E9",
-            "answered": "#0072B2", "open": "#CC79A7"}
+_COLOURS = {
+    "holds": "#009E73",
+    "conditional": "#E69F00",
+    "wrong": "#D55E00",
+    "definition": "#56B4E9",
+    "answered": "#0072B2",
+    "open": "#CC79A7",
+}
 _VERDICT_TEXT = {
     "holds": "holds",
     "conditional": "holds under conditions",
@@ -153,8 +162,9 @@ _seen: dict[str, int] = {}
 _records: list[ClaimRecord] = []
 
 
-def claim(claim_id: str, verdict: str, note: str = "", *, show: bool = True,
-          how: str | None = None) -> ClaimRecord:
+def claim(
+    claim_id: str, verdict: str, note: str = "", *, show: bool = True, how: str | None = None
+) -> ClaimRecord:
     """Register that the current cell checks ``claim_id`` and reaches ``verdict``.
 
     Parameters

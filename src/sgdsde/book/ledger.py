@@ -29,6 +29,7 @@ Examples
 >>> problems
 []
 """
+
 from __future__ import annotations
 
 import ast
@@ -240,8 +241,12 @@ def _code_cells(text: str):
                 if offset == 0:
                     while offset < len(body) and re.match(r"^:\w[\w-]*:", body[offset]):
                         offset += 1
-                yield ("cell", body_start + offset + 1, "\n".join(body[offset:]),
-                       "\n".join(body[:offset]))
+                yield (
+                    "cell",
+                    body_start + offset + 1,
+                    "\n".join(body[offset:]),
+                    "\n".join(body[:offset]),
+                )
             i = j + 1
             continue
         c = _COLON.match(lines[i])
@@ -249,7 +254,12 @@ def _code_cells(text: str):
             body = []
             for j in range(i + 1, min(i + 6, len(lines))):
                 body.append(lines[j])
-            yield ("box", i + 1, _box_class(body), c.group("info").strip()[len("{admonition}"):].strip())
+            yield (
+                "box",
+                i + 1,
+                _box_class(body),
+                c.group("info").strip()[len("{admonition}") :].strip(),
+            )
         h = _HEADING.match(lines[i])
         if h:
             yield ("heading", i + 1, len(h.group("hashes")), h.group("text"))
@@ -257,11 +267,37 @@ def _code_cells(text: str):
 
 
 _MACROS = {
-    "Semp": "Σ_emp", "Spop": "Σ_pop", "Sbatch": "Σ_batch", "nusamp": "ν_sampling",
-    "nubatch": "ν_batch", "Dn": "D_n", "Bk": "B", "E": "E", "Var": "Var", "Cov": "Cov",
-    "eta": "η", "theta": "θ", "xi": "ξ", "nu": "ν", "alpha": "α", "beta": "β", "Sigma": "Σ",
-    "sigma": "σ", "nabla": "∇", "ell": "ℓ", "mu": "μ", "lambda": "λ", "infty": "∞", "to": "→",
-    "ll": "≪", "le": "≤", "ge": "≥", "approx": "≈", "times": "×", "cdot": "·", "sqrt": "√",
+    "Semp": "Σ_emp",
+    "Spop": "Σ_pop",
+    "Sbatch": "Σ_batch",
+    "nusamp": "ν_sampling",
+    "nubatch": "ν_batch",
+    "Dn": "D_n",
+    "Bk": "B",
+    "E": "E",
+    "Var": "Var",
+    "Cov": "Cov",
+    "eta": "η",
+    "theta": "θ",
+    "xi": "ξ",
+    "nu": "ν",
+    "alpha": "α",
+    "beta": "β",
+    "Sigma": "Σ",
+    "sigma": "σ",
+    "nabla": "∇",
+    "ell": "ℓ",
+    "mu": "μ",
+    "lambda": "λ",
+    "infty": "∞",
+    "to": "→",
+    "ll": "≪",
+    "le": "≤",
+    "ge": "≥",
+    "approx": "≈",
+    "times": "×",
+    "cdot": "·",
+    "sqrt": "√",
 }
 
 
@@ -295,14 +331,27 @@ def count_claim_tokens(source: str) -> int:
     1
     """
     try:
-        toks = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT,
-                                  tokenize.DEDENT)]
+        toks = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(source).readline)
+            if t.type
+            not in (
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.COMMENT,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+            )
+        ]
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return len(re.findall(r"(?<![\w])claim\s*\(", source))
     return sum(
-        1 for a, b in zip(toks, toks[1:])
-        if a.type == tokenize.NAME and a.string == "claim" and b.type == tokenize.OP and b.string == "("
+        1
+        for a, b in zip(toks, toks[1:])
+        if a.type == tokenize.NAME
+        and a.string == "claim"
+        and b.type == tokenize.OP
+        and b.string == "("
     )
 
 
@@ -326,8 +375,13 @@ def _literal_call(node: ast.Call) -> dict | None:
         return None
     if "verdict" not in kwargs:
         return None
-    out = {"id": args[0], "verdict": kwargs["verdict"], "note": kwargs.get("note", ""),
-           "show": kwargs.get("show", True), "how": kwargs.get("how", "")}
+    out = {
+        "id": args[0],
+        "verdict": kwargs["verdict"],
+        "note": kwargs.get("note", ""),
+        "show": kwargs.get("show", True),
+        "how": kwargs.get("how", ""),
+    }
     if not all(isinstance(out[k], str) for k in ("id", "verdict", "note", "how")):
         return None
     return out
@@ -388,14 +442,18 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
             continue
         where = f"{page}.md:{first_line}"
         if re.search(r"remove[-_](output|cell)", options):
-            problems.append(f"{where}: a checking cell must show its output (the claim badge is the "
-                            "ledger's link target): drop the remove-output/remove-cell tag")
+            problems.append(
+                f"{where}: a checking cell must show its output (the claim badge is the "
+                "ledger's link target): drop the remove-output/remove-cell tag"
+            )
             continue
         try:
             tree = ast.parse(_python_source(source))
         except SyntaxError as err:
-            problems.append(f"{where}: code cell does not parse as Python ({err.msg}); "
-                            "its claim() calls cannot be read")
+            problems.append(
+                f"{where}: code cell does not parse as Python ({err.msg}); "
+                "its claim() calls cannot be read"
+            )
             continue
         found = 0
         for stmt in tree.body:
@@ -414,27 +472,46 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
                 continue
             cid, verdict, note = args["id"], args["verdict"], args["note"]
             if cid not in reg:
-                problems.append(f"{loc}: claim id {cid!r} is not in the registry (sgdsde/book/data/claims.csv)")
+                problems.append(
+                    f"{loc}: claim id {cid!r} is not in the registry (sgdsde/book/data/claims.csv)"
+                )
                 continue
             if verdict not in VERDICTS:
                 problems.append(f"{loc}: verdict {verdict!r} for {cid!r} is not one of {VERDICTS}")
                 continue
             if verdict == "wrong" and not note:
-                problems.append(f"{loc}: verdict 'wrong' for {cid!r} needs note= with the corrected form")
+                problems.append(
+                    f"{loc}: verdict 'wrong' for {cid!r} needs note= with the corrected form"
+                )
                 continue
             if args["how"] and not set(args["how"].split("+")) <= set(HOW):
-                problems.append(f"{loc}: how={args['how']!r} for {cid!r} is not one of {HOW} "
-                                "(or several joined by '+')")
+                problems.append(
+                    f"{loc}: how={args['how']!r} for {cid!r} is not one of {HOW} "
+                    "(or several joined by '+')"
+                )
                 continue
             how = args["how"] or infer_how(source)  # '' when the source does not tell
             if args["show"] is not True:
-                problems.append(f"{loc}: claim({cid!r}, show=False) renders no anchor for the ledger")
+                problems.append(
+                    f"{loc}: claim({cid!r}, show=False) renders no anchor for the ledger"
+                )
                 continue
             seen[cid] += 1
             k = seen[cid]
             anchor = f"claim-{cid}" + (f"-{k}" if k > 1 else "")
-            checks.append(Check(cid, verdict, note, page, page_title or page, section or page_title,
-                                line, anchor, how))
+            checks.append(
+                Check(
+                    cid,
+                    verdict,
+                    note,
+                    page,
+                    page_title or page,
+                    section or page_title,
+                    line,
+                    anchor,
+                    how,
+                )
+            )
         if found != n_tokens:
             problems.append(
                 f"{where}: the cell has {n_tokens} claim( call(s) but only {found} at top level; "
@@ -443,7 +520,9 @@ def parse_text(text: str, page: str) -> tuple[list[Check], list[str]]:
     return checks, problems
 
 
-def parse_page(path: str | os.PathLike, root: str | os.PathLike | None = None) -> tuple[list[Check], list[str]]:
+def parse_page(
+    path: str | os.PathLike, root: str | os.PathLike | None = None
+) -> tuple[list[Check], list[str]]:
     """:func:`parse_text` on a file; the docname is the path relative to ``root`` without suffix.
 
     Examples
@@ -487,7 +566,9 @@ def find_root(start: str | os.PathLike | None = None) -> Path:
     raise FileNotFoundError(f"no _toc.yml in {here} or any folder above it")
 
 
-def toc_pages(root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None) -> list[str]:
+def toc_pages(
+    root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
+) -> list[str]:
     """Docnames of the table of contents, in reading order (root page first).
 
     Parameters
@@ -507,12 +588,16 @@ def toc_pages(root: str | os.PathLike | None = None, toc: str | os.PathLike | No
     """
     root = Path(root) if root is not None else find_root()
     text = Path(toc or root / "_toc.yml").read_text(encoding="utf-8")
-    names = [m.group(2) for m in re.finditer(r"^\s*(-\s*)?(?:root|file):\s*['\"]?([^'\"\s#]+)", text, re.M)]
+    names = [
+        m.group(2)
+        for m in re.finditer(r"^\s*(-\s*)?(?:root|file):\s*['\"]?([^'\"\s#]+)", text, re.M)
+    ]
     return [re.sub(r"\.(md|ipynb)$", "", n) for n in names]
 
 
-def collect(root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
-            ) -> tuple[list[Check], list[str]]:
+def collect(
+    root: str | os.PathLike | None = None, toc: str | os.PathLike | None = None
+) -> tuple[list[Check], list[str]]:
     """Every check of every page of the table of contents, and every parsing problem.
 
     Pages listed in the table of contents but absent on disk are skipped (the structure tests
@@ -586,8 +671,10 @@ def summary_counts(rows: list[LedgerRow]) -> dict[str, int]:
 # ------------------------------------------------------------------------------------ rendering
 def _verdict_html(verdict: str) -> str:
     colour = _VERDICT_COLOUR[verdict]
-    return (f'<span class="ledger-verdict ledger-{verdict}" style="color:{colour};font-weight:600">'
-            f"{html.escape(_VERDICT_TEXT[verdict])}</span>")
+    return (
+        f'<span class="ledger-verdict ledger-{verdict}" style="color:{colour};font-weight:600">'
+        f"{html.escape(_VERDICT_TEXT[verdict])}</span>"
+    )
 
 
 def notes_section(location: str) -> str:
@@ -666,8 +753,10 @@ def summary_html(counts: dict[str, int]) -> str:
             f'<td><a href="#verdict={v}" class="ledger-count" data-verdict="{v}">{int(counts[v])}</a>'
             "</td></tr>"
         )
-    body.append(f'<tr><td>all claims</td><td><a href="#" class="ledger-count" data-verdict="">'
-                f"{int(counts['total'])}</a></td></tr>")
+    body.append(
+        f'<tr><td>all claims</td><td><a href="#" class="ledger-count" data-verdict="">'
+        f"{int(counts['total'])}</a></td></tr>"
+    )
     return f'<table class="ledger-summary table">{head}<tbody>{"".join(body)}</tbody></table>'
 
 
@@ -687,9 +776,13 @@ def _controls_html(rows: list[LedgerRow]) -> str:
     return (
         '<div class="ledger-controls" hidden>'
         '<label>verdict <select class="ledger-filter" data-key="verdict">'
-        + opt("", "all") + "".join(opt(v, _VERDICT_TEXT[v]) for v in verdicts) + "</select></label> "
+        + opt("", "all")
+        + "".join(opt(v, _VERDICT_TEXT[v]) for v in verdicts)
+        + "</select></label> "
         '<label>notes section <select class="ledger-filter" data-key="section">'
-        + opt("", "all") + "".join(opt(s, s) for s in sections) + "</select></label> "
+        + opt("", "all")
+        + "".join(opt(s, s) for s in sections)
+        + "</select></label> "
         '<label>search <input type="search" class="ledger-search" data-key="q" '
         'placeholder="id, statement, note…"></label> '
         '<span class="ledger-shown" aria-live="polite"></span>'
@@ -720,9 +813,11 @@ def to_html(rows: list[LedgerRow], from_page: str = "chapters/claims_ledger") ->
     True
     """
     labels = page_labels([c for r in rows for c in r.checks])
-    head = ('<thead><tr><th data-sort="text">claim</th><th data-sort="notes">notes</th>'
-            '<th data-sort="text">statement</th><th data-sort="verdict">verdict</th>'
-            '<th data-sort="text">how</th><th data-sort="text">checked in</th></tr></thead>')
+    head = (
+        '<thead><tr><th data-sort="text">claim</th><th data-sort="notes">notes</th>'
+        '<th data-sort="text">statement</th><th data-sort="verdict">verdict</th>'
+        '<th data-sort="text">how</th><th data-sort="text">checked in</th></tr></thead>'
+    )
     body = []
     for r in rows:
         cells = []
@@ -734,13 +829,16 @@ def to_html(rows: list[LedgerRow], from_page: str = "chapters/claims_ledger") ->
             seen[c.page] += 1
             label = labels[c.page] + (f" #{seen[c.page]}" if per_page[c.page] > 1 else "")
             where = c.section if c.section == c.page_title else f"{c.page_title} › {c.section}"
-            item = (f'<a class="ledger-check" href="{html.escape(c.href(from_page))}" '
-                    f'title="{html.escape(where)}">{html.escape(label)}</a>')
+            item = (
+                f'<a class="ledger-check" href="{html.escape(c.href(from_page))}" '
+                f'title="{html.escape(where)}">{html.escape(label)}</a>'
+            )
             if len(r.checks) > 1 or c.verdict != r.verdict:
                 item += f" <small>({html.escape(_VERDICT_TEXT[c.verdict])})</small>"
             if c.note:
                 prefix = {"wrong": "corrected: ", "conditional": "if: ", "open": "open: "}.get(
-                    c.verdict, "")
+                    c.verdict, ""
+                )
                 item += f"<br><small>{html.escape(prefix + c.note)}</small>"
             cells.append(f'<div class="ledger-check-item">{item}</div>')
         checked = "".join(cells) if cells else "—"
@@ -754,8 +852,10 @@ def to_html(rows: list[LedgerRow], from_page: str = "chapters/claims_ledger") ->
             f"<td>{html.escape(r.how.replace('+', ' + ')) or '—'}</td>"
             f"<td>{checked}</td></tr>"
         )
-    return (f'<div class="ledger">{_controls_html(rows)}'
-            f'<table class="claims-ledger table">{head}<tbody>{"".join(body)}</tbody></table></div>')
+    return (
+        f'<div class="ledger">{_controls_html(rows)}'
+        f'<table class="claims-ledger table">{head}<tbody>{"".join(body)}</tbody></table></div>'
+    )
 
 
 # ------------------------------------------------------------------------------------- the notes
@@ -775,7 +875,10 @@ def notes_equation_numbers(text: str) -> set[int]:
 # ------------------------------------------------------------------- how a claim is checked
 _HOW_PATTERNS = (
     ("symbolic", r"\bsp\.|\bsympy\b"),
-    ("enumeration", r"\bitertools\.(product|combinations|permutations)\b|\benumerate_batches\b|\bminibatch_covariance\b"),
+    (
+        "enumeration",
+        r"\bitertools\.(product|combinations|permutations)\b|\benumerate_batches\b|\bminibatch_covariance\b",
+    ),
     ("monte-carlo", r"\bassert_within_se\b|\bfalse_failure_prob\b|\bmean_se\b|\bcov_se\b"),
     ("numerical", r"\bassert_close\b|\ballclose\b"),
 )
@@ -804,7 +907,10 @@ def infer_how(source: str) -> str:
 
 # ------------------------------------------------------------- the boxes beside a check
 #: Title prefixes of the two kinds of box, and the admonition class each must have.
-BOX_KINDS = {"correction": ("Correction to the notes", "warning"), "condition": ("Holds only if", "note")}
+BOX_KINDS = {
+    "correction": ("Correction to the notes", "warning"),
+    "condition": ("Holds only if", "note"),
+}
 #: The box each verdict needs beside its cell (verdicts not listed need none, and forbid both).
 _NEEDS = {"wrong": "correction", "conditional": "condition"}
 
@@ -896,15 +1002,21 @@ def box_problems(text: str, page: str = "page") -> list[str]:
     for b in boxes:
         want_cls = BOX_KINDS[b.kind][1]
         if b.cls != want_cls:
-            out.append(f"{page}.md:{b.line}: box {b.title!r} must have :class: {want_cls} (has {b.cls!r})")
+            out.append(
+                f"{page}.md:{b.line}: box {b.title!r} must have :class: {want_cls} (has {b.cls!r})"
+            )
         verdict = next(v for v, k in _NEEDS.items() if k == b.kind)
         if not any(s == b.section and c.verdict == verdict for c, s in placed):
-            out.append(f"{page}.md:{b.line}: box {b.title!r} but no cell of its section has verdict {verdict!r}")
+            out.append(
+                f"{page}.md:{b.line}: box {b.title!r} but no cell of its section has verdict {verdict!r}"
+            )
     for c, s in placed:
         need = _NEEDS.get(c.verdict)
         if need and not any(b.section == s and b.kind == need for b in boxes):
-            out.append(f"{page}.md:{c.line}: {c.id!r} is {c.verdict!r} but its section has no "
-                       f"'{BOX_KINDS[need][0]} …' box ({BOX_KINDS[need][1]})")
+            out.append(
+                f"{page}.md:{c.line}: {c.id!r} is {c.verdict!r} but its section has no "
+                f"'{BOX_KINDS[need][0]} …' box ({BOX_KINDS[need][1]})"
+            )
     return out
 
 
@@ -926,7 +1038,8 @@ def verdict_conflicts(checks: list[Check]) -> list[str]:
         by_id.setdefault(c.id, []).append(c)
     return [
         f"{cid!r}: " + ", ".join(f"{c.verdict} ({c.page}.md:{c.line})" for c in cs)
-        for cid, cs in by_id.items() if len({c.verdict for c in cs}) > 1
+        for cid, cs in by_id.items()
+        if len({c.verdict for c in cs}) > 1
     ]
 
 

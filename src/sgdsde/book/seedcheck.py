@@ -26,6 +26,7 @@ chapter        cell    claim(s)  failed at seeds
 chapters/a.md  Cell 3  eq-7      11, 22 (2/3)
 chapters/b.md  Cell 0  —         22 (1/3)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -141,9 +142,13 @@ def _claims_in(source: str) -> list[str]:
         return _CLAIM.findall(source)
     out = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and node.args and (
-            (isinstance(node.func, ast.Name) and node.func.id == "claim")
-            or (isinstance(node.func, ast.Attribute) and node.func.attr == "claim")
+        if (
+            isinstance(node, ast.Call)
+            and node.args
+            and (
+                (isinstance(node.func, ast.Name) and node.func.id == "claim")
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "claim")
+            )
         ):
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -216,8 +221,9 @@ def parse_junit(path: str | os.PathLike, chapters: Iterable[str]) -> list[tuple[
     return out
 
 
-def failure_rows(results: dict[int, list[tuple[str, int]]],
-                 claims_of: Callable[[str], dict[int, list[str]]]) -> list[Row]:
+def failure_rows(
+    results: dict[int, list[tuple[str, int]]], claims_of: Callable[[str], dict[int, list[str]]]
+) -> list[Row]:
     """Group the failures of every seed by (chapter, cell), with each cell's claim ids.
 
     Parameters
@@ -247,7 +253,9 @@ def failure_rows(results: dict[int, list[tuple[str, int]]],
                 seeds.append(seed)
     cache: dict[str, dict[int, list[str]]] = {}
     rows = []
-    for (chapter, cell), seeds in sorted(by_cell.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+    for (chapter, cell), seeds in sorted(
+        by_cell.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])
+    ):
         if chapter not in cache:
             try:
                 cache[chapter] = claims_of(chapter)
@@ -269,31 +277,60 @@ def format_table(rows: Sequence[Row], seeds: Sequence[int]) -> str:
         return f"no failing cell at {len(seeds)} seed(s): {', '.join(map(str, seeds))}"
     table = [("chapter", "cell", "claim(s)", "failed at seeds")]
     for r in rows:
-        table.append((r.chapter, r.cell_label, ", ".join(r.claims) or "—",
-                      f"{', '.join(map(str, r.seeds))} ({len(r.seeds)}/{len(seeds)})"))
+        table.append(
+            (
+                r.chapter,
+                r.cell_label,
+                ", ".join(r.claims) or "—",
+                f"{', '.join(map(str, r.seeds))} ({len(r.seeds)}/{len(seeds)})",
+            )
+        )
     widths = [max(len(row[k]) for row in table) for k in range(3)]
     return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in table
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3]
+        for row in table
     )
 
 
-def run_seed(seed: int, chapters: Sequence[str], junit: str | os.PathLike, *, root: str | os.PathLike,
-             workers: str = "auto", timeout: float | None = None) -> int:
+def run_seed(
+    seed: int,
+    chapters: Sequence[str],
+    junit: str | os.PathLike,
+    *,
+    root: str | os.PathLike,
+    workers: str = "auto",
+    timeout: float | None = None,
+) -> int:
     """Run ``chapters`` under ``pytest --nbval-lax`` with ``BOOK_SEED=seed``; return pytest's exit code.
 
     ``workers`` is pytest-xdist's ``-n`` (``"auto"``, a number, or ``"0"``/``"1"`` for no xdist).
     The JUnit XML report is written to ``junit``.
     """
-    cmd = [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "-p", "no:cacheprovider",
-           f"--junitxml={junit}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "--nbval-lax",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+    ]
     if str(workers) in ("0", "1"):
         cmd += ["-p", "no:xdist"]
     else:
         cmd += ["-n", str(workers), "--dist", "loadfile"]
     env = dict(os.environ, **{ENV: str(seed)})
     try:
-        done = subprocess.run([*cmd, *chapters], cwd=root, env=env, timeout=timeout,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        done = subprocess.run(
+            [*cmd, *chapters],
+            cwd=root,
+            env=env,
+            timeout=timeout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     except subprocess.TimeoutExpired:
         return 124
     tail = "\n".join(done.stdout.strip().splitlines()[-1:])
@@ -303,10 +340,16 @@ def run_seed(seed: int, chapters: Sequence[str], junit: str | os.PathLike, *, ro
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the exit status (1 if any cell failed at any seed)."""
-    ap = argparse.ArgumentParser(prog="python -m sgdsde.book.seedcheck", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m sgdsde.book.seedcheck", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--seeds", type=int, nargs="+", help="seeds to run (default: --n random ones)")
-    ap.add_argument("--n", type=int, default=5, help="how many random seeds when --seeds is not given")
-    ap.add_argument("--chapters", nargs="+", help="pages to run (default: every notebook of _toc.yml)")
+    ap.add_argument(
+        "--n", type=int, default=5, help="how many random seeds when --seeds is not given"
+    )
+    ap.add_argument(
+        "--chapters", nargs="+", help="pages to run (default: every notebook of _toc.yml)"
+    )
     ap.add_argument("--workers", default="auto", help="pytest-xdist -n (default auto)")
     ap.add_argument("--junit-dir", help="keep the JUnit reports here (default: a temporary folder)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per seed's run")
@@ -317,7 +360,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(s < 0 for s in seeds):
         ap.error(f"--seeds must be integers >= 0; got {seeds}")
     chapters = args.chapters or toc_notebooks(root)
-    chapters = [Path(os.path.relpath(Path(c).resolve(), root.resolve())).as_posix() for c in chapters]
+    chapters = [
+        Path(os.path.relpath(Path(c).resolve(), root.resolve())).as_posix() for c in chapters
+    ]
     print(f"seeds: {' '.join(map(str, seeds))}  ({len(chapters)} chapters)", flush=True)
     junit_dir = Path(args.junit_dir or tempfile.mkdtemp(prefix="seedcheck-"))
     junit_dir.mkdir(parents=True, exist_ok=True)

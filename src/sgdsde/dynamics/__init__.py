@@ -17,6 +17,7 @@ Examples
 >>> bool(path.censored.float().mean() < 0.01)                            # E τ = 1 for |W| ≥ 1
 True
 """
+
 from __future__ import annotations
 
 from .core import integrate
@@ -25,5 +26,18 @@ from .path import DivergenceError, Path
 from .steppers import SGD, SGDSDE, EulerMaruyama, ModifiedEquation, Stepper, hvp_grad
 from .stopping import FirstExit, Horizon
 
-__all__ = ["integrate", "Path", "DivergenceError", "Stepper", "SGD", "EulerMaruyama", "SGDSDE",
-           "ModifiedEquation", "hvp_grad", "Horizon", "FirstExit", "Increments", "standard_normal_"]
+__all__ = [
+    "integrate",
+    "Path",
+    "DivergenceError",
+    "Stepper",
+    "SGD",
+    "EulerMaruyama",
+    "SGDSDE",
+    "ModifiedEquation",
+    "hvp_grad",
+    "Horizon",
+    "FirstExit",
+    "Increments",
+    "standard_normal_",
+]

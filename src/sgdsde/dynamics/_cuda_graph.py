@@ -1,4 +1,5 @@
 """CUDA-graph replay of whole chunks of steps (used by :func:`sgdsde.dynamics.integrate`)."""
+
 from __future__ import annotations
 
 import warnings
@@ -52,8 +53,11 @@ class GraphRunner:
         try:
             return cls(step, x, noise, save_every)
         except Exception as exc:  # capture is best-effort: fall back to the eager loop
-            warnings.warn(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly",
-                          RuntimeWarning, stacklevel=4)
+            warnings.warn(
+                f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly",
+                RuntimeWarning,
+                stacklevel=4,
+            )
             torch.cuda.synchronize(x.device)
             return None
 

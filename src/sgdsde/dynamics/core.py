@@ -15,11 +15,13 @@ stepper advanced by this loop; the loop owns what they share:
 * stopping rules (:mod:`sgdsde.dynamics.stopping`): horizon, first exit from a set;
 * on CUDA, an optional CUDA-graph path replaying whole chunks (graph-safe steppers only).
 """
+
 from __future__ import annotations
 
 import torch
 
-from .._validate import check_int, check_on_divergence, generator as _generator
+from .._validate import check_int, check_on_divergence
+from .._validate import generator as _generator
 from ._cuda_graph import GraphRunner
 from .draws import Increments
 from .path import Path
@@ -40,10 +42,21 @@ class _NoDraws:
         return [None] * (self.chunk if n is None else n)
 
 
-def integrate(stepper, x0: torch.Tensor, steps: int, *, dt: float | None = None,
-              chains: int | None = None, seed: int = 0, generator: torch.Generator | None = None,
-              save_every: int = 1, stop=None, on_divergence: str = "raise",
-              cuda_graph: bool = False, progress=None) -> Path:
+def integrate(
+    stepper,
+    x0: torch.Tensor,
+    steps: int,
+    *,
+    dt: float | None = None,
+    chains: int | None = None,
+    seed: int = 0,
+    generator: torch.Generator | None = None,
+    save_every: int = 1,
+    stop=None,
+    on_divergence: str = "raise",
+    cuda_graph: bool = False,
+    progress=None,
+) -> Path:
     """Advance ``stepper`` from ``x0`` for ``steps`` steps over an ensemble of chains.
 
     Parameters
@@ -112,7 +125,9 @@ def integrate(stepper, x0: torch.Tensor, steps: int, *, dt: float | None = None,
     records = dict(getattr(stepper, "records", {}) or {})
     checked = set(getattr(stepper, "checked", ()) or ())
     if ce is not None and records:
-        raise ValueError("a FirstExit rule with compact_every cannot be combined with per-save records")
+        raise ValueError(
+            "a FirstExit rule with compact_every cannot be combined with per-save records"
+        )
     draws = stepper.draws(x, steps, gen)
     if draws is None:
         draws = _NoDraws()
@@ -130,7 +145,9 @@ def integrate(stepper, x0: torch.Tensor, steps: int, *, dt: float | None = None,
     ids = torch.arange(C, device=dev) if exits else None
     full = None  # with compaction: ensemble-size copies of the per-chain arrays
     if ce is not None:
-        full = dict(x=x.clone(), div=div_step.clone(), exit=exit_step.clone(), frozen=frozen.clone())
+        full = dict(
+            x=x.clone(), div=div_step.clone(), exit=exit_step.clone(), frozen=frozen.clone()
+        )
     st = dict(any_held=exits, obs_bad=False)
 
     def held():
@@ -212,8 +229,16 @@ def integrate(stepper, x0: torch.Tensor, steps: int, *, dt: float | None = None,
         exit_step = torch.where(out, 0, exit_step)
         exited = exited | out
     graph = None
-    if (cuda_graph and dev.type == "cuda" and steps > 0 and getattr(stepper, "graph_safe", False)
-            and isinstance(draws, Increments) and draws.given is None and not exits and not records):
+    if (
+        cuda_graph
+        and dev.type == "cuda"
+        and steps > 0
+        and getattr(stepper, "graph_safe", False)
+        and isinstance(draws, Increments)
+        and draws.given is None
+        and not exits
+        and not records
+    ):
         graph = GraphRunner.try_build(stepper.step, x, draws, save_every)
 
     k = si = 0
@@ -231,7 +256,7 @@ def integrate(stepper, x0: torch.Tensor, steps: int, *, dt: float | None = None,
                 si += 1
             x, saved = graph.run(x)
             if graph.inner:
-                xs[si:si + saved.shape[0]] = saved
+                xs[si : si + saved.shape[0]] = saved
                 si += saved.shape[0]
             z = graph.dw
         else:
@@ -271,8 +296,16 @@ def integrate(stepper, x0: torch.Tensor, steps: int, *, dt: float | None = None,
         save(si, x, None, save_steps[si], True)
         si += 1
     out = {name: torch.stack(v) for name, v in rec.items()}
-    return _path(stepper, xs, torch.tensor(save_steps, dtype=torch.long, device=dev), frozen,
-                 div_step, dt, out, exit_step)
+    return _path(
+        stepper,
+        xs,
+        torch.tensor(save_steps, dtype=torch.long, device=dev),
+        frozen,
+        div_step,
+        dt,
+        out,
+        exit_step,
+    )
 
 
 def _write_back(full, ids, x, div_step, exit_step, frozen):
@@ -287,6 +320,15 @@ def _path(stepper, xs, steps_t, frozen, div_step, dt, rec, exit_step) -> Path:
         t = stepper.times(steps_t)
     else:
         t = steps_t.to(xs.dtype) * (1.0 if dt is None else dt)
-    return Path(t=t, x=xs, step=steps_t, diverged=frozen.clone(), diverged_step=div_step.clone(),
-                dt=dt, loss=rec.pop("loss", None), noise=rec.pop("noise", None),
-                exit_step=None if exit_step is None else exit_step.clone(), extra=rec)
+    return Path(
+        t=t,
+        x=xs,
+        step=steps_t,
+        diverged=frozen.clone(),
+        diverged_step=div_step.clone(),
+        dt=dt,
+        loss=rec.pop("loss", None),
+        noise=rec.pop("noise", None),
+        exit_step=None if exit_step is None else exit_step.clone(),
+        extra=rec,
+    )

@@ -4,6 +4,7 @@ Drawing the increments dominates the cost of a cheap SDE step on CPU, so they ar
 chunk of steps into one reused buffer (:class:`Increments`), with a vectorised Box–Muller
 transform for float64 on CPU (:func:`standard_normal_`).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,7 @@ def standard_normal_(buf: torch.Tensor, gen: torch.Generator | None) -> torch.Te
     flat = buf.view(-1)
     h = (n + 1) // 2
     u = torch.empty((2, h), dtype=buf.dtype).uniform_(generator=gen)
-    r = u[0].neg_().log1p_().mul_(-2.0).sqrt_()          # sqrt(-2 log(1 - U1)), U1 in [0, 1)
+    r = u[0].neg_().log1p_().mul_(-2.0).sqrt_()  # sqrt(-2 log(1 - U1)), U1 in [0, 1)
     th = u[1].mul_(2.0 * math.pi)
     torch.mul(r[: n - h], torch.sin(th[: n - h]), out=flat[h:])
     torch.mul(r, th.cos_(), out=flat[:h])
@@ -73,38 +74,56 @@ class Increments:
     (3, torch.Size([3, 4, 2]), torch.Size([1, 4, 2]))
     """
 
-    def __init__(self, kind: str, alpha, shape: tuple[int, ...], steps: int, dtype, device, gen,
-                 stable_scale: float = 1.0, chunk_elements: int | None = None,
-                 given: torch.Tensor | None = None):
+    def __init__(
+        self,
+        kind: str,
+        alpha,
+        shape: tuple[int, ...],
+        steps: int,
+        dtype,
+        device,
+        gen,
+        stable_scale: float = 1.0,
+        chunk_elements: int | None = None,
+        given: torch.Tensor | None = None,
+    ):
         self.kind, self.alpha, self.gen, self.stable_scale = kind, alpha, gen, stable_scale
         self.given, self.pos = None, 0
         if given is not None:
             if not isinstance(given, torch.Tensor):
                 raise TypeError("increments must be a torch.Tensor")
             if tuple(given.shape) != (steps, *shape):
-                raise ValueError(f"increments must have shape (steps, chains, m) = "
-                                 f"{(steps, *shape)}, got {tuple(given.shape)}")
+                raise ValueError(
+                    f"increments must have shape (steps, chains, m) = "
+                    f"{(steps, *shape)}, got {tuple(given.shape)}"
+                )
             self.given = given.to(dtype=dtype, device=device)
         per_step = max(1, math.prod(shape))
         if chunk_elements is None:
-            chunk_elements = CHUNK_ELEMENTS_CUDA if torch.device(device).type == "cuda" else CHUNK_ELEMENTS_CPU
+            chunk_elements = (
+                CHUNK_ELEMENTS_CUDA if torch.device(device).type == "cuda" else CHUNK_ELEMENTS_CPU
+            )
         self.chunk = max(1, min(steps, chunk_elements // per_step)) if steps > 0 else 1
-        self.buf = None if given is not None else torch.empty((self.chunk, *shape), dtype=dtype,
-                                                              device=device)
+        self.buf = (
+            None
+            if given is not None
+            else torch.empty((self.chunk, *shape), dtype=dtype, device=device)
+        )
 
     def fill(self, n: int | None = None) -> torch.Tensor:
         """The draws of the next ``n`` steps (default: one chunk), ``(n, *shape)``."""
         n = self.chunk if n is None else n
         if self.given is not None:
-            b = self.given[self.pos:self.pos + n]
+            b = self.given[self.pos : self.pos + n]
             self.pos += n
             return b
         b = self.buf if n == self.chunk else self.buf[:n]
         if self.kind == "gaussian":
             standard_normal_(b, self.gen)
         else:
-            symmetric_stable(self.alpha, tuple(b.shape), scale=self.stable_scale, generator=self.gen,
-                             out=b)
+            symmetric_stable(
+                self.alpha, tuple(b.shape), scale=self.stable_scale, generator=self.gen, out=b
+            )
         return b
 
     def select(self, keep: torch.Tensor) -> None:
@@ -114,12 +133,16 @@ class Increments:
             self.given = self.given[:, keep]
         else:
             rows = int(keep.sum()) if keep.dtype == torch.bool else int(keep.numel())
-            self.buf = torch.empty((self.chunk, rows, *self.buf.shape[2:]), dtype=self.buf.dtype,
-                                   device=self.buf.device)
+            self.buf = torch.empty(
+                (self.chunk, rows, *self.buf.shape[2:]),
+                dtype=self.buf.dtype,
+                device=self.buf.device,
+            )
 
     def rechunk(self, chunk: int) -> None:
         """Use chunks of ``chunk`` steps from now on (reallocates the buffer)."""
         self.chunk = chunk
         if self.buf is not None:
-            self.buf = torch.empty((chunk, *self.buf.shape[1:]), dtype=self.buf.dtype,
-                                   device=self.buf.device)
+            self.buf = torch.empty(
+                (chunk, *self.buf.shape[1:]), dtype=self.buf.dtype, device=self.buf.device
+            )

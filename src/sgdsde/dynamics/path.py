@@ -5,6 +5,7 @@ Every engine that advances a state in steps (``sgd.run``, ``sde.simulate``, ``sd
 :class:`Path`. ``sgdsde.sgd.Trajectory`` *is* this class (the SGD view): ``.theta`` is the same
 tensor as ``.x`` and ``.final`` its last saved row.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,12 +30,16 @@ class DivergenceError(RuntimeError):
     (7, [0, 3], True)
     """
 
-    def __init__(self, step: int, chains: list, trajectory: "Path | None" = None, what: str = "state"):
+    def __init__(
+        self, step: int, chains: list, trajectory: Path | None = None, what: str = "state"
+    ):
         self.step, self.chains, self.trajectory = step, chains, trajectory
         shown = chains if len(chains) <= 20 else chains[:20] + ["..."]
-        super().__init__(f"dynamics diverged at step {step}: the {what} is non-finite (NaN/inf) in "
-                         f"{len(chains)} chain(s) {shown}. Use on_divergence=\"flag\" to freeze those "
-                         "chains and continue.")
+        super().__init__(
+            f"dynamics diverged at step {step}: the {what} is non-finite (NaN/inf) in "
+            f'{len(chains)} chain(s) {shown}. Use on_divergence="flag" to freeze those '
+            "chains and continue."
+        )
 
 
 @dataclass

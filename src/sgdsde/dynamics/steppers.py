@@ -18,10 +18,11 @@ The steppers here: :class:`SGD` (plain and heavy ball, on a Problem with a sampl
 :class:`SGDSDE` (SGD's SDE, notes (23), and with ``order=2`` the modified equation;
 :class:`ModifiedEquation` is that stepper).
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -111,15 +112,26 @@ class SGD(Stepper):
     weak_order = 1.0
     strong_order = None
 
-    def __init__(self, problem: Problem, lr: float | Sequence[float], batch_size: int | None = None, *,
-                 sampling: str = "with_replacement", momentum: float = 0.0, record_loss: bool = False,
-                 record_noise: bool = False, full: bool | None = None):
+    def __init__(
+        self,
+        problem: Problem,
+        lr: float | Sequence[float],
+        batch_size: int | None = None,
+        *,
+        sampling: str = "with_replacement",
+        momentum: float = 0.0,
+        record_loss: bool = False,
+        record_noise: bool = False,
+        full: bool | None = None,
+    ):
         self.problem, self.batch_size, self.sampling = problem, batch_size, sampling
         self.lr = lr
         self.mu = float(momentum)
         self.full = batch_size is None if full is None else full
         self.record_loss, self.record_noise = record_loss, record_noise
-        self.records = ({"loss": ()} if record_loss else {}) | ({"noise": (problem.d,)} if record_noise else {})
+        self.records = ({"loss": ()} if record_loss else {}) | (
+            {"noise": (problem.d,)} if record_noise else {}
+        )
         self.checked = ("loss",) if record_loss else ()
         self.v = None
         self._draw = None
@@ -167,8 +179,12 @@ class SGD(Stepper):
     def times(self, steps_t):
         if isinstance(self.lr, float):
             return steps_t.to(torch.float64) * self.lr
-        cum = torch.cat([torch.zeros(1, dtype=torch.float64),
-                         torch.tensor(list(self.lr), dtype=torch.float64).cumsum(0)])
+        cum = torch.cat(
+            [
+                torch.zeros(1, dtype=torch.float64),
+                torch.tensor(list(self.lr), dtype=torch.float64).cumsum(0),
+            ]
+        )
         return cum[steps_t.cpu()]
 
 
@@ -176,8 +192,9 @@ def _check_out(name: str, v, shape, dtype, k: int) -> None:
     if not isinstance(v, torch.Tensor):
         raise TypeError(f"{name}(x) must return a torch.Tensor, got {type(v).__name__} (step {k})")
     if v.shape != shape:
-        raise ValueError(f"{name}(x) returned shape {tuple(v.shape)}, expected {tuple(shape)} "
-                         f"(step {k})")
+        raise ValueError(
+            f"{name}(x) returned shape {tuple(v.shape)}, expected {tuple(shape)} (step {k})"
+        )
     if v.dtype != dtype:
         raise TypeError(f"{name}(x) returned dtype {v.dtype}, expected {dtype} like the state")
 
@@ -215,15 +232,25 @@ class EulerMaruyama(Stepper):
 
     weak_order = 1.0
 
-    def __init__(self, drift: Callable, diffusion, dt: float, *, noise: str = "gaussian",
-                 alpha: float | None = None, increments: torch.Tensor | None = None):
+    def __init__(
+        self,
+        drift: Callable,
+        diffusion,
+        dt: float,
+        *,
+        noise: str = "gaussian",
+        alpha: float | None = None,
+        increments: torch.Tensor | None = None,
+    ):
         if not callable(drift):
             raise TypeError("drift must be a callable x -> (chains, d)")
         self.drift, self.diffusion, self.dt = drift, diffusion, float(dt)
         self.noise, self.alpha, self.increments = noise, alpha, increments
         self.scale = math.sqrt(self.dt) if noise == "gaussian" else self.dt ** (1.0 / alpha)
         const = not callable(diffusion)
-        self.strong_order = (1.0 if const else 0.5) if noise == "gaussian" else (1.0 if const else None)
+        self.strong_order = (
+            (1.0 if const else 0.5) if noise == "gaussian" else (1.0 if const else None)
+        )
         self._step = None
 
     @property
@@ -244,8 +271,10 @@ class EulerMaruyama(Stepper):
             elif g0.ndim == 3 and g0.shape[:2] == shape:
                 kind, m = "general", g0.shape[2]
             else:
-                raise ValueError(f"diffusion(x) must return (chains, d) = {tuple(shape)} for diagonal "
-                                 f"noise or (chains, d, m) for general noise; got {tuple(g0.shape)} (step 0)")
+                raise ValueError(
+                    f"diffusion(x) must return (chains, d) = {tuple(shape)} for diagonal "
+                    f"noise or (chains, d, m) for general noise; got {tuple(g0.shape)} (step 0)"
+                )
             _check_out("diffusion", g0, g0.shape, x.dtype, 0)
             gshape = g0.shape
         else:
@@ -258,8 +287,10 @@ class EulerMaruyama(Stepper):
                 kind, m = "const_general", G.shape[1]
                 Gt = G.T.contiguous()
             else:
-                raise ValueError(f"constant diffusion must be a scalar, (d,) or (d, m) with d = {d}; "
-                                 f"got {tuple(G.shape)}")
+                raise ValueError(
+                    f"constant diffusion must be a scalar, (d,) or (d, m) with d = {d}; "
+                    f"got {tuple(G.shape)}"
+                )
             if not bool(torch.isfinite(G).all()):
                 raise ValueError("diffusion must be finite")
 
@@ -276,25 +307,41 @@ class EulerMaruyama(Stepper):
             return g
 
         if kind == "diag":
+
             def step(x, z, k):
                 f, g = checked_drift(x, k), checked_diffusion(x, k)
                 return torch.addcmul(x, g, z, value=scale).add_(f, alpha=dt)
         elif kind == "general":
+
             def step(x, z, k):
                 f, g = checked_drift(x, k), checked_diffusion(x, k)
                 if g.stride(0) == 0:  # the same matrix for every chain (expanded): one matmul
                     return torch.addmm(x, z, g[0].T, alpha=scale).add_(f, alpha=dt)
-                return torch.baddbmm(x.unsqueeze(-1), g, z.unsqueeze(-1), alpha=scale).squeeze(-1).add_(
-                    f, alpha=dt)
+                return (
+                    torch.baddbmm(x.unsqueeze(-1), g, z.unsqueeze(-1), alpha=scale)
+                    .squeeze(-1)
+                    .add_(f, alpha=dt)
+                )
         elif kind == "const_diag":
+
             def step(x, z, k):
                 return torch.addcmul(x, G, z, value=scale).add_(checked_drift(x, k), alpha=dt)
         else:
+
             def step(x, z, k):
                 return torch.addmm(x, z, Gt, alpha=scale).add_(checked_drift(x, k), alpha=dt)
+
         self._step = step
-        return Increments(self.noise, self.alpha, (chains, m), steps, x.dtype, x.device, gen,
-                          given=self.increments)
+        return Increments(
+            self.noise,
+            self.alpha,
+            (chains, m),
+            steps,
+            x.dtype,
+            x.device,
+            gen,
+            given=self.increments,
+        )
 
     def step(self, x, z, k):
         return self._step(x, z, k)
@@ -357,17 +404,41 @@ class SGDSDE(Stepper):
     weak_order = 1.0
     strong_order = 0.5
 
-    def __init__(self, problem, lr: float, dt: float, noise_scale: float, *, order: int = 1,
-                 noise: str = "gaussian", alpha: float | None = None, stable_scale: float = 1.0,
-                 increments: torch.Tensor | None = None):
-        self.problem, self.eta, self.dt, self.scale = problem, float(lr), float(dt), float(noise_scale)
+    def __init__(
+        self,
+        problem,
+        lr: float,
+        dt: float,
+        noise_scale: float,
+        *,
+        order: int = 1,
+        noise: str = "gaussian",
+        alpha: float | None = None,
+        stable_scale: float = 1.0,
+        increments: torch.Tensor | None = None,
+    ):
+        self.problem, self.eta, self.dt, self.scale = (
+            problem,
+            float(lr),
+            float(dt),
+            float(noise_scale),
+        )
         self.order, self.model_order = order, order
         self.noise, self.alpha, self.stable_scale = noise, alpha, stable_scale
         self.increments = increments
 
     def draws(self, x, steps, gen):
-        return Increments(self.noise, self.alpha, (x.shape[0], int(self.problem.n)), steps, x.dtype,
-                          x.device, gen, self.stable_scale, given=self.increments)
+        return Increments(
+            self.noise,
+            self.alpha,
+            (x.shape[0], int(self.problem.n)),
+            steps,
+            x.dtype,
+            x.device,
+            gen,
+            self.stable_scale,
+            given=self.increments,
+        )
 
     def step(self, th, z, k):  # z: (chains, n)
         G = self.problem.per_sample_grads(th)  # (chains, n, d)

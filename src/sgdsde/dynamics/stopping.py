@@ -11,9 +11,10 @@ Divergence (a non-finite state) is the third rule, set by ``integrate(on_diverge
 ``"raise"`` a :class:`~sgdsde.dynamics.path.DivergenceError` naming the first bad step and the
 chains, or ``"flag"`` them, freeze them at their last finite state and go on.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -61,9 +62,14 @@ class FirstExit:
 
     exits = True
 
-    def __init__(self, outside: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                 compact_every: int | None = None):
+    def __init__(
+        self,
+        outside: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        compact_every: int | None = None,
+    ):
         if not callable(outside):
             raise TypeError("outside must be a callable (x, ids) -> BoolTensor of shape (chains,)")
         self.outside = outside
-        self.compact_every = None if compact_every is None else check_int("compact_every", compact_every, 1)
+        self.compact_every = (
+            None if compact_every is None else check_int("compact_every", compact_every, 1)
+        )

@@ -31,10 +31,12 @@ Theory: :func:`gaussian_mean_exit_time` is the exact mean first-passage time of 
 barrier/noise); :func:`levy_mean_exit_time` is the first-order law of Imkeller & Pavlyukevich for
 the Lévy SDE, τ ≈ α w^α / (c_α ε^α), polynomial in the width w and in ε, independent of the depth.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -109,7 +111,9 @@ class DoubleWell:
         self.depth = _pos("depth", depth)
         if isinstance(width, (tuple, list)):
             if len(width) != 2:
-                raise ValueError(f"width must be a number or a pair (w_left, w_right); got {width!r}")
+                raise ValueError(
+                    f"width must be a number or a pair (w_left, w_right); got {width!r}"
+                )
             wl, wr = (_pos("width[0]", width[0]), _pos("width[1]", width[1]))
         else:
             wl = wr = _pos("width", width)
@@ -182,7 +186,9 @@ class WellProblem(Problem):
         if not isinstance(a, torch.Tensor):
             raise TypeError(f"a must be a torch.Tensor, got {type(a).__name__}")
         if a.ndim != 1 or a.shape[0] < 1 or not a.is_floating_point():
-            raise ValueError(f"a must be a floating tensor of shape (n,) with n >= 1; got {tuple(a.shape)}, {a.dtype}")
+            raise ValueError(
+                f"a must be a floating tensor of shape (n,) with n >= 1; got {tuple(a.shape)}, {a.dtype}"
+            )
         if not bool(torch.isfinite(a).all()):
             raise ValueError("a must be finite")
         self.U = potential
@@ -196,7 +202,7 @@ class WellProblem(Problem):
     @property
     def sigma2(self) -> float:
         """Σ_emp = (1/n) Σ a_i² (the one-sample noise variance, 1/n normalisation)."""
-        return float((self.a ** 2).mean())
+        return float((self.a**2).mean())
 
     def per_sample_losses(self, theta):
         theta = self._theta(theta)
@@ -221,9 +227,17 @@ class WellProblem(Problem):
         return self.U.curvature(theta).unsqueeze(-1)
 
 
-def well_problem(potential: DoubleWell, n: int, *, noise: str = "stable", alpha: float = 1.5,
-                 scale: float = 1.0, seed: int = 0, dtype: torch.dtype = torch.float64,
-                 device=None) -> WellProblem:
+def well_problem(
+    potential: DoubleWell,
+    n: int,
+    *,
+    noise: str = "stable",
+    alpha: float = 1.5,
+    scale: float = 1.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device=None,
+) -> WellProblem:
     """A :class:`WellProblem` with data a_i drawn i.i.d. (then centred).
 
     Parameters
@@ -258,8 +272,11 @@ def well_problem(potential: DoubleWell, n: int, *, noise: str = "stable", alpha:
 
 def _well_grad(x: torch.Tensor, h, wl, wr) -> torch.Tensor:
     """U'(x) for depth h and widths (wl, wr), all broadcastable to x (floats or tensors)."""
-    w = torch.where(x < 0, wl, wr) if isinstance(wl, torch.Tensor) else torch.where(
-        x < 0, torch.full_like(x, wl), torch.full_like(x, wr))
+    w = (
+        torch.where(x < 0, wl, wr)
+        if isinstance(wl, torch.Tensor)
+        else torch.where(x < 0, torch.full_like(x, wl), torch.full_like(x, wr))
+    )
     y = x / w
     a = y.abs()
     f1 = torch.where(a <= 1, -4 * y * (1 - y * y), 8 * torch.sign(y) * (a - 1))
@@ -272,11 +289,17 @@ def _stable_alpha_tensor(alpha: torch.Tensor, gen: torch.Generator) -> torch.Ten
     Same formula as :func:`sgdsde.levy.symmetric_stable` (E e^{iuS} = e^{−|u|^α}), vectorised over α.
     """
     v = torch.empty_like(alpha).uniform_(-math.pi / 2, math.pi / 2, generator=gen)
-    w = torch.empty_like(alpha).exponential_(generator=gen).clamp_(min=torch.finfo(alpha.dtype).tiny)
+    w = (
+        torch.empty_like(alpha)
+        .exponential_(generator=gen)
+        .clamp_(min=torch.finfo(alpha.dtype).tiny)
+    )
     tiny = torch.finfo(alpha.dtype).tiny
     one = (alpha - 1).abs() < 1e-12
     a = torch.where(one, torch.full_like(alpha, 0.5), alpha)  # placeholder where α = 1
-    t = (torch.cos((1 - a) * v).clamp(min=tiny) / w).log() * ((1 - a) / a) - torch.cos(v).clamp(min=tiny).log() / a
+    t = (torch.cos((1 - a) * v).clamp(min=tiny) / w).log() * ((1 - a) / a) - torch.cos(v).clamp(
+        min=tiny
+    ).log() / a
     s = torch.sin(a * v) * t.exp()
     return torch.where(one, torch.tan(v), s)
 
@@ -349,7 +372,9 @@ class EscapeTimes:
 def _progress(total, desc, progress):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=False, disable=None if progress is None else not progress)
+    return tqdm(
+        total=total, desc=desc, leave=False, disable=None if progress is None else not progress
+    )
 
 
 def _broadcast(G: int | None, **kw) -> tuple[int, dict]:
@@ -365,16 +390,31 @@ def _broadcast(G: int | None, **kw) -> tuple[int, dict]:
         out[k] = t
     lens = {k: t.numel() for k, t in out.items() if t is not None and t.numel() > 1}
     if len(set(lens.values())) > 1:
-        raise ValueError(f"per-configuration arguments must have the same length; got lengths {lens}")
+        raise ValueError(
+            f"per-configuration arguments must have the same length; got lengths {lens}"
+        )
     G = next(iter(lens.values()), 1)
     return G, {k: (t.expand(G).clone() if t is not None else None) for k, t in out.items()}
 
 
 @torch.no_grad()
-def escape_times(method: str, *, lr, depth=1.0, width=1.0, chains: int, max_steps: int,
-                 data: torch.Tensor | None = None, batch_size=None, eps=None, alpha=None,
-                 seed: int = 0, device=None, progress: bool | None = None,
-                 compact_every: int = 32) -> EscapeTimes:
+def escape_times(
+    method: str,
+    *,
+    lr,
+    depth=1.0,
+    width=1.0,
+    chains: int,
+    max_steps: int,
+    data: torch.Tensor | None = None,
+    batch_size=None,
+    eps=None,
+    alpha=None,
+    seed: int = 0,
+    device=None,
+    progress: bool | None = None,
+    compact_every: int = 32,
+) -> EscapeTimes:
     """Escape times from the left minimum −w to the right minimum +w of :class:`DoubleWell` wells.
 
     G configurations run as one ensemble of G·``chains`` chains (every argument marked "per
@@ -442,10 +482,19 @@ def escape_times(method: str, *, lr, depth=1.0, width=1.0, chains: int, max_step
             for a_ in torch.as_tensor(alpha, dtype=torch.float64).reshape(-1).tolist():
                 check_alpha(a_)
         bs = None
-    G, p = _broadcast(None, lr=lr, depth=depth, width=width, eps=eps, alpha=alpha,
-                      batch_size=None if bs is None else bs.to(torch.float64))
+    G, p = _broadcast(
+        None,
+        lr=lr,
+        depth=depth,
+        width=width,
+        eps=eps,
+        alpha=alpha,
+        batch_size=None if bs is None else bs.to(torch.float64),
+    )
     if bool((p["lr"] * 8 * p["depth"] / p["width"] ** 2 >= 2).any()):
-        raise ValueError("lr too large: need lr·8·depth/width² < 2 (stability in the quadratic walls)")
+        raise ValueError(
+            "lr too large: need lr·8·depth/width² < 2 (stability in the quadratic walls)"
+        )
     dev = torch.device(device) if device is not None else torch.device("cpu")
     p = {k: (v.to(dev) if v is not None else None) for k, v in p.items()}
     gen = torch.Generator(device=dev).manual_seed(int(seed))
@@ -465,12 +514,27 @@ def escape_times(method: str, *, lr, depth=1.0, width=1.0, chains: int, max_step
         else:
             al_c = rep(p["alpha"])
             amp_c = e_c * lr_c ** (1.0 / al_c)
-    stepper = _WellStepper(method, gen, lr_c, h_c, w_c, amp_c,
-                           al_c if method == "alpha_stable" else None,
-                           a if method == "sgd" else None, B_c if method == "sgd" else None)
+    stepper = _WellStepper(
+        method,
+        gen,
+        lr_c,
+        h_c,
+        w_c,
+        amp_c,
+        al_c if method == "alpha_stable" else None,
+        a if method == "sgd" else None,
+        B_c if method == "sgd" else None,
+    )
     bar = _progress(max_steps, f"{method} escape", progress)
-    path = integrate(stepper, -w_c.unsqueeze(-1), max_steps, generator=gen, save_every=max_steps,
-                     stop=FirstExit(stepper.outside, compact_every=compact_every), progress=bar)
+    path = integrate(
+        stepper,
+        -w_c.unsqueeze(-1),
+        max_steps,
+        generator=gen,
+        save_every=max_steps,
+        stop=FirstExit(stepper.outside, compact_every=compact_every),
+        progress=bar,
+    )
     e = path.exit_step
     T = torch.where(e >= 0, e.to(torch.float64), math.inf)
     return EscapeTimes(T.reshape(G, chains).cpu(), max_steps, p["lr"].cpu())
@@ -506,13 +570,17 @@ class _WellStepper(Stepper):
         if self.method == "sgd":
             return with_replacement(self.a.numel(), self.cols.numel(), N, self.gen)
         if self.method == "gaussian":
-            return torch.randn(N, generator=self.gen, dtype=torch.float64, device=self.w.device).unsqueeze(-1)
+            return torch.randn(
+                N, generator=self.gen, dtype=torch.float64, device=self.w.device
+            ).unsqueeze(-1)
         return _stable_alpha_tensor(self.alpha, self.gen).unsqueeze(-1)
 
     def step(self, x, z, k):
         drift = _well_grad(x, self.h, self.w, self.w)
         if self.method == "sgd":
-            xi = torch.where(self.cols < self.B.unsqueeze(-1), self.a[z], 0.0).sum(-1, keepdim=True) / self.B.unsqueeze(-1)
+            xi = torch.where(self.cols < self.B.unsqueeze(-1), self.a[z], 0.0).sum(
+                -1, keepdim=True
+            ) / self.B.unsqueeze(-1)
             return x - self.lr * (drift - xi)
         return x - self.lr * drift + self.amp * z
 
@@ -532,8 +600,14 @@ class _WellStepper(Stepper):
         return FloatingPointError(f"{self.method}: non-finite iterate at step {step}")
 
 
-def gaussian_mean_exit_time(potential: DoubleWell, eps: float, *, x0: float | None = None,
-                            target: float | None = None, points: int = 40001) -> float:
+def gaussian_mean_exit_time(
+    potential: DoubleWell,
+    eps: float,
+    *,
+    x0: float | None = None,
+    target: float | None = None,
+    points: int = 40001,
+) -> float:
     """Exact mean first-passage time of dX = −U'dt + ε dW from x0 to target > x0 (no lower barrier).
 
     T(x0) = (2/ε²) ∫_{x0}^{target} e^{2U(y)/ε²} ∫_{−∞}^{y} e^{−2U(z)/ε²} dz dy, evaluated by the
@@ -553,13 +627,15 @@ def gaussian_mean_exit_time(potential: DoubleWell, eps: float, *, x0: float | No
     target = hi if target is None else float(target)
     if not target > x0:
         raise ValueError(f"target must exceed x0; got x0={x0}, target={target}")
-    beta = 2.0 / eps ** 2
+    beta = 2.0 / eps**2
     off = potential.width[0]
     while float(beta * potential.potential(torch.tensor(x0 - off, dtype=torch.float64))) < 60:
         off *= 1.5
     y = np.linspace(x0 - off, target, int(points))
     U = potential.potential(torch.from_numpy(y)).numpy()
-    inner = np.concatenate([[0.0], np.cumsum(0.5 * (np.exp(-beta * U[1:]) + np.exp(-beta * U[:-1])) * np.diff(y))])
+    inner = np.concatenate(
+        [[0.0], np.cumsum(0.5 * (np.exp(-beta * U[1:]) + np.exp(-beta * U[:-1])) * np.diff(y))]
+    )
     mask = y >= x0
     ym, Um, Im = y[mask], U[mask], inner[mask]
     # e^{βU} I(y): combine in logs to keep the range
@@ -581,7 +657,7 @@ def kramers_time(potential: DoubleWell, eps: float) -> float:
     """
     eps = _pos("eps", eps)
     h, w = potential.depth, potential.width[0]
-    return 2 * math.pi / math.sqrt((8 * h / w ** 2) * (4 * h / w ** 2)) * math.exp(2 * h / eps ** 2)
+    return 2 * math.pi / math.sqrt((8 * h / w**2) * (4 * h / w**2)) * math.exp(2 * h / eps**2)
 
 
 def levy_mean_exit_time(distance: float, eps: float, alpha: float) -> float:
@@ -601,7 +677,7 @@ def levy_mean_exit_time(distance: float, eps: float, alpha: float) -> float:
     a = check_alpha(alpha)
     if a == 2.0:
         return math.inf
-    return a * d ** a / (levy_measure_constant(a) * eps ** a)
+    return a * d**a / (levy_measure_constant(a) * eps**a)
 
 
 @dataclass
