@@ -305,7 +305,17 @@ def run_seed(
 
     ``workers`` is pytest-xdist's ``-n`` (``"auto"``, a number, or ``"0"``/``"1"`` for no xdist).
     The JUnit XML report is written to ``junit``.
+
+    Examples
+    --------
+    >>> run_seed(1, [], "report.xml", root=".")
+    Traceback (most recent call last):
+    ...
+    ValueError: chapters must name at least one notebook; got []
     """
+    if not chapters:
+        # pytest with no paths would run the default test paths instead of any chapter
+        raise ValueError(f"chapters must name at least one notebook; got {list(chapters)}")
     cmd = [
         sys.executable,
         "-m",
@@ -339,7 +349,16 @@ def run_seed(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line entry point; returns the exit status (1 if any cell failed at any seed)."""
+    """Command line entry point; returns the exit status (1 if any cell failed at any seed).
+
+    Examples
+    --------
+    >>> try:
+    ...     main(["--seeds", "-1"])
+    ... except SystemExit as exit:
+    ...     print(exit.code)
+    2
+    """
     ap = argparse.ArgumentParser(
         prog="python -m sgdsde.book.seedcheck", description=__doc__.split("\n")[0]
     )
