@@ -120,7 +120,7 @@ def test_levy_measure_constant_is_the_levy_khintchine_constant():
 
     for alpha in (0.5, 1.3, 1.5, 1.8):
         near, e1 = quad(sinc2, 0.0, 1.0, weight="alg", wvar=(1.0 - alpha, 0.0), epsabs=1e-13)
-        osc, e2 = quad(lambda y: y ** (-1.0 - alpha), 1.0, math.inf, weight="cos", wvar=1.0, epsabs=1e-13)
+        osc, e2 = quad(lambda y, a=alpha: y ** (-1.0 - a), 1.0, math.inf, weight="cos", wvar=1.0, epsabs=1e-13)
         I = near + 1.0 / alpha - osc
         assert e1 + e2 < 1e-9 * I
         assert wells.levy_measure_constant(alpha) == pytest.approx(1.0 / (2.0 * I), rel=1e-8), alpha

@@ -49,6 +49,7 @@ from ._validate import generator as _generator
 from .dynamics import SGDSDE, EulerMaruyama, integrate
 from .dynamics.draws import CHUNK_ELEMENTS_CPU, CHUNK_ELEMENTS_CUDA  # noqa: F401  (re-exported)
 from .dynamics.draws import Increments as _Noise  # noqa: F401
+from .dynamics.draws import standard_normal_ as _normal_  # noqa: F401  (tests use it)
 from .dynamics.path import Path
 from .dynamics.steppers import hvp_grad as _hvp_grad  # noqa: F401
 from .ornstein_uhlenbeck import OrnsteinUhlenbeck
@@ -198,7 +199,7 @@ def simulate(
     x = _check_x0(x0, chains)
     gen = _generator(x.device, seed, generator)
     stepper = EulerMaruyama(drift, diffusion, dt, noise=noise, alpha=alpha, increments=increments)
-    stepper.error = _error(dt)
+    stepper.error = _error(dt)  # type: ignore[method-assign]  # this run's error, with its dt
     return integrate(
         stepper,
         x,

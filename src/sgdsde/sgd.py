@@ -69,9 +69,7 @@ class DivergenceError(_CoreDivergenceError):
     [0]
     """
 
-    def __init__(
-        self, step: int, chains: list[int], trajectory: Trajectory | None = None, lr=None
-    ):
+    def __init__(self, step: int, chains: list[int], trajectory: Trajectory | None = None, lr=None):
         self.step, self.chains, self.trajectory = step, chains, trajectory
         shown = chains if len(chains) <= 20 else chains[:20] + ["..."]
         msg = (
@@ -245,8 +243,10 @@ def run(
             f"lr must be a number > 0 or a callable k -> eta_k; got {type(lr).__name__}"
         )
     else:
-        _check_eta("lr", _as_float(lr))
-        lrs = [_as_float(lr)] * steps
+        eta = _as_float(lr)
+        assert eta is not None  # the branch above took the None case
+        _check_eta("lr", eta)
+        lrs = [eta] * steps
     if theta0 is None:
         theta0 = problem.theta0
     theta0 = problem._theta(theta0, "theta0")
@@ -334,7 +334,7 @@ def _run(
         path.lr = lr_t
         return DivergenceError(step, chains, _cpu(path), lrs[step - 1] if step >= 1 else None)
 
-    stepper.error = error
+    stepper.error = error  # type: ignore[method-assign]  # this run's error, with its lr schedule
     path = integrate(
         stepper,
         theta,

@@ -222,7 +222,6 @@ def claim(
     if show:
         try:
             from IPython import get_ipython
-            from IPython.display import display
 
             if get_ipython() is not None:
                 rec._ipython_display_()

@@ -41,6 +41,7 @@ import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 from .claims import HOW, VERDICTS, Claim, registry
 
@@ -355,7 +356,7 @@ def count_claim_tokens(source: str) -> int:
     )
 
 
-def _is_claim_call(node: ast.AST) -> bool:
+def _is_claim_call(node: ast.AST | None) -> TypeGuard[ast.Call]:
     if not isinstance(node, ast.Call):
         return False
     f = node.func
@@ -956,7 +957,6 @@ def boxes_beside(text: str, page: str = "page") -> tuple[list[tuple[Check, int]]
     ([('eq-1', 2)], [('correction', 2)])
     """
     checks, _ = parse_text(text, page)
-    by_line = {c.line: c for c in checks}
     section, starts, boxes = 0, [], []
     for event in _code_cells(text):
         if event[0] == "heading":

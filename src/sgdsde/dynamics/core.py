@@ -18,6 +18,8 @@ stepper advanced by this loop; the loop owns what they share:
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 
 from .._validate import check_int, check_on_divergence
@@ -137,7 +139,7 @@ def integrate(
         save_steps.append(steps)
     T = len(save_steps)
     xs = torch.empty((T, C, d), dtype=x.dtype, device=dev)
-    rec = {name: [None] * T for name in records}
+    rec: dict[str, list[torch.Tensor | None]] = {name: [None] * T for name in records}
     frozen = torch.zeros(C, dtype=torch.bool, device=dev)
     div_step = torch.full((C,), -1, dtype=torch.long, device=dev)
     exited = torch.zeros(C, dtype=torch.bool, device=dev) if exits else None
@@ -145,6 +147,7 @@ def integrate(
     ids = torch.arange(C, device=dev) if exits else None
     full = None  # with compaction: ensemble-size copies of the per-chain arrays
     if ce is not None:
+        assert exit_step is not None  # compact_every is only read from a rule that exits
         full = dict(
             x=x.clone(), div=div_step.clone(), exit=exit_step.clone(), frozen=frozen.clone()
         )
@@ -225,6 +228,7 @@ def integrate(
         return x, si
 
     if exits:  # a chain that starts outside exits at step 0
+        assert exited is not None and exit_step is not None
         out = stop.outside(x, ids)
         exit_step = torch.where(out, 0, exit_step)
         exited = exited | out
@@ -266,6 +270,7 @@ def integrate(
             if snap is not None:
                 stepper.restore(snap)
             if exits:
+                assert ex_snap is not None
                 exited, exit_step = ex_snap
             x, si = run_chunk(x_start, z, n, k, si_start, True)
         k += n
@@ -275,6 +280,7 @@ def integrate(
             drop = held()
             if bool(drop.any()):
                 _write_back(full, ids, x, div_step, exit_step, frozen)
+                assert ids is not None and exited is not None and exit_step is not None
                 keep = ~drop
                 x, ids = x[keep], ids[keep]
                 frozen, div_step = frozen[keep], div_step[keep]
@@ -295,7 +301,8 @@ def integrate(
     while si < T:  # the final state (and, after an early end, the slots left)
         save(si, x, None, save_steps[si], True)
         si += 1
-    out = {name: torch.stack(v) for name, v in rec.items()}
+    # every slot is saved by now (the loop above fills the ones an early end left)
+    out = {name: torch.stack(cast(list[torch.Tensor], v)) for name, v in rec.items()}
     return _path(
         stepper,
         xs,

@@ -117,7 +117,9 @@ class Increments:
             b = self.given[self.pos : self.pos + n]
             self.pos += n
             return b
-        b = self.buf if n == self.chunk else self.buf[:n]
+        buf = self.buf
+        assert buf is not None  # allocated whenever no draws are given
+        b = buf if n == self.chunk else buf[:n]
         if self.kind == "gaussian":
             standard_normal_(b, self.gen)
         else:
@@ -132,11 +134,13 @@ class Increments:
         if self.given is not None:
             self.given = self.given[:, keep]
         else:
+            buf = self.buf
+            assert buf is not None  # allocated whenever no draws are given
             rows = int(keep.sum()) if keep.dtype == torch.bool else int(keep.numel())
             self.buf = torch.empty(
-                (self.chunk, rows, *self.buf.shape[2:]),
-                dtype=self.buf.dtype,
-                device=self.buf.device,
+                (self.chunk, rows, *buf.shape[2:]),
+                dtype=buf.dtype,
+                device=buf.device,
             )
 
     def rechunk(self, chunk: int) -> None:

@@ -246,7 +246,12 @@ class EulerMaruyama(Stepper):
             raise TypeError("drift must be a callable x -> (chains, d)")
         self.drift, self.diffusion, self.dt = drift, diffusion, float(dt)
         self.noise, self.alpha, self.increments = noise, alpha, increments
-        self.scale = math.sqrt(self.dt) if noise == "gaussian" else self.dt ** (1.0 / alpha)
+        if noise == "gaussian":
+            self.scale = math.sqrt(self.dt)
+        elif alpha is None:
+            raise ValueError(f"noise={noise!r} needs alpha in (0, 2]")
+        else:
+            self.scale = self.dt ** (1.0 / alpha)
         const = not callable(diffusion)
         self.strong_order = (
             (1.0 if const else 0.5) if noise == "gaussian" else (1.0 if const else None)

@@ -143,6 +143,8 @@ class OneLayerTransformer(nn.Module):
     torch.Size([1, 8])
     """
 
+    mask: torch.Tensor  # a buffer (register_buffer in __init__)
+
     def __init__(
         self, p: int, d_model: int = 128, n_heads: int = 4, d_mlp: int = 512, n_ctx: int = 3
     ):
@@ -453,6 +455,7 @@ def train(
     )
     model = build_model(cfg).to(device=device, dtype=dtype)
     params = list(model.parameters())
+    opt: torch.optim.Optimizer
     if cfg.optimizer == "adamw":
         kw = {"fused": True} if device.type == "cuda" else {"foreach": True}
         opt = torch.optim.AdamW(

@@ -240,7 +240,7 @@ def train_toy_models(
     b = torch.zeros(I, n, dtype=dtype, device=device) if bias else None
     if optimizer == "adam":
         mW, vW = torch.zeros_like(W), torch.zeros_like(W)
-        mb, vb = (torch.zeros_like(b), torch.zeros_like(b)) if bias else (None, None)
+        mb, vb = (torch.zeros_like(b), torch.zeros_like(b)) if b is not None else (None, None)
         b1, b2, eps = 0.9, 0.999, 1e-8
     lr_W, lr_b = lrs[:, None, None], lrs[:, None]
     rec_loss, rec_step = [], []
@@ -264,14 +264,15 @@ def train_toy_models(
             rec_step.append(k)
         if optimizer == "sgd":
             W -= lr_W * dW
-            if bias:
+            if b is not None:
                 b -= lr_b * db
         else:
             mW.mul_(b1).add_(dW, alpha=1 - b1)
             vW.mul_(b2).addcmul_(dW, dW, value=1 - b2)
             c1, c2 = 1 - b1**k, 1 - b2**k
             W -= lr_W * (mW / c1) / ((vW / c2).sqrt() + eps)
-            if bias:
+            if b is not None:
+                assert mb is not None and vb is not None  # allocated with b
                 mb.mul_(b1).add_(db, alpha=1 - b1)
                 vb.mul_(b2).addcmul_(db, db, value=1 - b2)
                 b -= lr_b * (mb / c1) / ((vb / c2).sqrt() + eps)

@@ -379,7 +379,7 @@ def _progress(total, desc, progress):
 
 def _broadcast(G: int | None, **kw) -> tuple[int, dict]:
     """Turn scalars / 1-D sequences into float64 tensors of a common length G."""
-    out = {}
+    out: dict[str, torch.Tensor | None] = {}
     for k, v in kw.items():
         if v is None:
             out[k] = None
@@ -536,6 +536,7 @@ def escape_times(
         progress=bar,
     )
     e = path.exit_step
+    assert e is not None  # a FirstExit rule records exit steps
     T = torch.where(e >= 0, e.to(torch.float64), math.inf)
     return EscapeTimes(T.reshape(G, chains).cpu(), max_steps, p["lr"].cpu())
 
