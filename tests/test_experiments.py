@@ -313,3 +313,24 @@ def test_noise_statistics_alpha_two_for_gaussian_like_noise_and_cli(tmp_path):
     assert len(rec["history"]["alpha_norm"]) == 2 and "summary" in rec
     with pytest.raises(ValueError, match="unknown GrokConfig"):
         gk.train("cpu", stepz=3)
+
+
+def test_noise_statistics_counts_exact_zeros_and_drops_them():
+    """A parameter that no example touches gives exactly-zero noise coordinates: counted, dropped.
+
+    The model carries an unused parameter with as many entries as the real ones, so about half of
+    the pooled coordinates are exact zeros. Binomial SE of the fraction over 4096 draws is ≤ 0.008;
+    the 5-SE band (false-failure odds 5.7e-7) is ±0.04.
+    """
+    from sgdsde.experiments import grokking as gk
+
+    torch.manual_seed(0)
+    cfg = gk.GrokConfig(p=5, d_embed=4, hidden=8)
+    model = gk.build_model(cfg)
+    n_used = sum(p.numel() for p in model.parameters())
+    model.register_parameter("unused", torch.nn.Parameter(torch.ones(n_used)))
+    x, y, _, _ = gk.modular_addition_data(5, 0.6, seed=0)
+    st = gk.noise_statistics(model, x, y, batch_size=4, draws=64, k=3, pooled=4096,
+                             generator=torch.Generator().manual_seed(1))
+    assert abs(st["zero_frac"] - 0.5) < 0.04
+    assert math.isfinite(st["alpha_coord"]) and st["sd_decades"] >= 0

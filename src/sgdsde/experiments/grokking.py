@@ -329,7 +329,11 @@ def noise_statistics(
       coordinates without noise, dropped); ``alpha_coord_std`` —
       the same after dividing each coordinate by its own standard deviation across the draws (a
       pooled sample of coordinates with different scales looks heavy-tailed even when every
-      coordinate is Gaussian; this removes that scale mixture).
+      coordinate is Gaussian; this removes that scale mixture);
+    * ``zero_frac`` — the fraction of the pooled coordinates that are exactly zero (dropped from
+      ``alpha_coord``: each zero would drag the block-sum estimator down by itself), and
+      ``sd_decades`` — log₁₀ of the ratio of the largest to the smallest non-zero per-coordinate
+      standard deviation (how wide the scale mixture is).
 
     Examples
     --------
@@ -363,7 +367,10 @@ def noise_statistics(
     sd = xi.std(0, keepdim=True)
     keep = (sd > 0).expand_as(xi).reshape(-1)[flat]
     z = (xi / torch.where(sd > 0, sd, torch.ones_like(sd))).reshape(-1)[flat][keep]
-    a_coord = tail_index_mohammadi(xi.reshape(-1)[flat].to(torch.float64), drop_zeros=True)
+    raw = xi.reshape(-1)[flat]
+    a_coord = tail_index_mohammadi(raw.to(torch.float64), drop_zeros=True)
+    live_sd = sd[sd > 0]
+    decades = float(torch.log10(live_sd.max() / live_sd.min())) if live_sd.numel() else 0.0
     a_std = (
         tail_index_mohammadi(z.to(torch.float64)) if z.numel() >= 16 else torch.tensor(float("nan"))
     )
@@ -376,6 +383,8 @@ def noise_statistics(
         "alpha_norm": float(a_norm),
         "alpha_coord": float(a_coord),
         "alpha_coord_std": float(a_std),
+        "zero_frac": float((raw == 0).double().mean()),
+        "sd_decades": decades,
     }
 
 
@@ -395,6 +404,8 @@ class _History:
     alpha_norm: list = field(default_factory=list)
     alpha_coord: list = field(default_factory=list)
     alpha_coord_std: list = field(default_factory=list)
+    zero_frac: list = field(default_factory=list)
+    sd_decades: list = field(default_factory=list)
 
 
 def train(
@@ -420,7 +431,8 @@ def train(
     ``"cpu"``), ``dtype``, ``wall_s``, ``n_params``, ``n_train``, ``n_test`` and ``history``
     (lists: ``step``, ``train_loss``, ``test_loss``, ``train_acc``, ``test_acc``, ``weight_norm``;
     at ``noise_step``: ``sigma_eigs``, ``sigma_trace``, ``sigma_eff_rank``, ``grad_norm``,
-    ``alpha_norm``, ``alpha_coord``, ``alpha_coord_std``, see :func:`noise_statistics`).
+    ``alpha_norm``, ``alpha_coord``, ``alpha_coord_std``, ``zero_frac``, ``sd_decades``, see
+    :func:`noise_statistics`).
 
     Raises
     ------
@@ -516,6 +528,8 @@ def train(
             "alpha_norm",
             "alpha_coord",
             "alpha_coord_std",
+            "zero_frac",
+            "sd_decades",
         ):
             getattr(H, key).append(st[key])
 
