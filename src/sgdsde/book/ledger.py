@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeGuard
 
-from .claims import HOW, VERDICTS, Claim, registry
+from .claims import _COLOURS, HOW, VERDICTS, Claim, registry
 
 __all__ = [
     "SEVERITY",
@@ -85,15 +85,7 @@ _VERDICT_TEXT = {
     "open": "open",
     "unchecked": "UNCHECKED",
 }
-_VERDICT_COLOUR = {  # Okabe–Ito, as the figures
-    "holds": "#009E73",
-    "conditional": "#E69F00",
-    "wrong": "#D55E00",
-    "definition": "#56B4E9",
-    "answered": "#0072B2",
-    "open": "#CC79A7",
-    "unchecked": "#000000",
-}
+_VERDICT_COLOUR = {**_COLOURS, "unchecked": "#000000"}  # Okabe–Ito, as the badges and figures
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
