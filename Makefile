@@ -52,7 +52,7 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	@$(call STAGE,unit tests and doctests)
-	$(BIN)/python -m pytest -q tests src/sgdsde --doctest-modules --ignore=tests/browser
+	$(BIN)/python -m pytest -q -n auto tests src/sgdsde --doctest-modules --ignore=tests/browser
 	@$(call DONE,unit tests and doctests)
 
 nbval: $(STAMP)
@@ -76,12 +76,12 @@ browser: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:xdist tests/browser
 	@$(call DONE,browser test of the built book)
 
+# nbval and the book build both execute every chapter: side by side (-j2) they share the two cores.
 test: $(STAMP)
 	@total=$$(date +%s)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory nbval
-	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory -j2 nbval book
 	$(MAKE) --no-print-directory browser
 	echo "== make test total $$(( $$(date +%s) - total )) s"
 

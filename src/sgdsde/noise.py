@@ -95,7 +95,7 @@ def finite_population_factor(n: int, batch_size: int) -> float:
     """The finite-population correction (n − B)/(n − 1) for 1 ≤ B ≤ n (0 when n = 1).
 
     The covariance factor of sampling without replacement,
-    :meth:`sgdsde.sampling.WithoutReplacement.cov_factor` (also that of one reshuffled batch).
+    ``sgdsde.sampling.WithoutReplacement.cov_factor()`` (also that of one reshuffled batch).
 
     Examples
     --------

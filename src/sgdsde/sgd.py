@@ -8,7 +8,7 @@ One call of :func:`run` advances ``chains`` independent copies of ::
 in one batched tensor step per k: every chain draws its own batch B_k (``(chains, B)`` indices from
 one ``torch.Generator`` on the problem's device, seeded by ``seed``), and ``problem.batch_grad``
 computes only those rows. Monte Carlo over chains is how the book checks every statistical claim.
-The loop itself is the dynamics core's (:func:`sgdsde.dynamics.integrate` with the
+The loop itself is the dynamics core's (:func:`~sgdsde.dynamics.core.integrate` with the
 :class:`sgdsde.dynamics.SGD` stepper); this module validates the arguments and picks the threads.
 
 Divergence: a chain whose iterate becomes non-finite is caught at the step it happens. With

@@ -178,7 +178,7 @@ def claim(
     show : bool, default True
         Display the badge (with its anchor) when running inside IPython.
     how : str, optional
-        How the cell checks it, one of :data:`HOW` or several joined by ``+``
+        How the cell checks it, one of ``HOW`` or several joined by ``+``
         (``"symbolic+monte-carlo"``). The ledger infers it from the cell's source when omitted
         (:func:`sgdsde.book.ledger.infer_how`).
 

@@ -198,7 +198,7 @@ class LedgerRow:
 
     @property
     def how(self) -> str:
-        """How the claim is checked: the methods of its cells, in :data:`HOW` order, joined by ``+``."""
+        """How the claim is checked: the methods of its cells, in ``HOW`` order, joined by ``+``."""
         used = {h for c in self.checks for h in c.how.split("+") if h}
         return "+".join(h for h in HOW if h in used)
 
@@ -1042,7 +1042,7 @@ _SECTION_LINE = re.compile(r"^(\d+(?:\.\d+)*)\s+[A-Z]")
 
 
 def notes_items(text: str, sections: tuple[str, ...] = ITEM_SECTIONS) -> dict[str, list[str]]:
-    """The list items of the notes' sections: lines starting with ``- `` or ``• ``, numbered from 1.
+    """The list items of the notes' sections: lines starting with a dash or a bullet, numbered from 1.
 
     A section runs from its title line (``2.3 List of assumptions``) to the next section title.
 
@@ -1068,7 +1068,7 @@ def registered_items(claims: dict[str, Claim] | None = None) -> dict[tuple[str, 
     """``{(section, k): [claim ids]}``: the notes' list items that registry rows cover.
 
     A row covers item k of §S when its ``location`` holds exactly ``§S item k`` (several items may
-    be listed, separated by ``; ``).
+    be listed, separated by semicolons).
 
     Examples
     --------

@@ -195,7 +195,7 @@ def parse_junit(path: str | os.PathLike, chapters: Iterable[str]) -> list[tuple[
 
     pytest writes a notebook ``chapters/x.md``'s cell as ``classname="chapters.x.md"``,
     ``name="Cell k"``; ``chapters`` (the paths that were run) resolves the dotted class name back to
-    a path. A failure that is not a cell's (e.g. a collection error) gets cell :data:`RUN`.
+    a path. A failure that is not a cell's (e.g. a collection error) gets cell ``RUN``.
 
     Examples
     --------

@@ -1,4 +1,5 @@
-"""The one dynamics core: :func:`integrate` advances a stepper and returns a :class:`Path`.
+"""The one dynamics core: :func:`~sgdsde.dynamics.core.integrate` advances a stepper and returns a
+:class:`~sgdsde.dynamics.path.Path`.
 
 Layout: ``core`` (the loop: chunked draws, saves, divergence, stopping, CUDA graphs),
 ``steppers`` (SGD and heavy ball, Euler–Maruyama with Gaussian or α-stable noise, SGD's SDE and

@@ -1,4 +1,4 @@
-"""CUDA-graph replay of whole chunks of steps (used by :func:`sgdsde.dynamics.integrate`)."""
+"""CUDA-graph replay of whole chunks of steps (used by :func:`~sgdsde.dynamics.core.integrate`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The one result type of the dynamics core, :class:`Path`, and :class:`DivergenceError`.
 
 Every engine that advances a state in steps (``sgd.run``, ``sde.simulate``, ``sde.sgd_sde``,
-``experiments.wells.escape_times``, and :func:`sgdsde.dynamics.integrate` itself) returns a
+``experiments.wells.escape_times``, and :func:`~sgdsde.dynamics.core.integrate` itself) returns a
 :class:`Path`. ``sgdsde.sgd.Trajectory`` *is* this class (the SGD view): ``.theta`` is the same
 tensor as ``.x`` and ``.final`` its last saved row.
 """

@@ -1,4 +1,4 @@
-"""Steppers: one step of a dynamics, advanced by :func:`sgdsde.dynamics.integrate`.
+"""Steppers: one step of a dynamics, advanced by :func:`~sgdsde.dynamics.core.integrate`.
 
 A stepper is a small object with
 

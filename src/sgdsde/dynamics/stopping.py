@@ -1,4 +1,4 @@
-"""Stopping rules for :func:`sgdsde.dynamics.integrate`.
+"""Stopping rules for :func:`~sgdsde.dynamics.core.integrate`.
 
 * :class:`Horizon`: run every chain for the given number of steps (the default).
 * :class:`FirstExit`: also stop each chain at the first step its state is outside a set (first

@@ -30,7 +30,7 @@ class Problem(ABC):
     =========================  ====================  =============================================
 
     Subclasses set ``n``, ``d``, ``dtype``, ``device``, ``theta0`` and validate their arguments with
-    :meth:`_theta` and :meth:`_idx`, so that every problem refuses bad input the same way:
+    ``_theta`` and ``_idx``, so that every problem refuses bad input the same way:
 
     * θ: a tensor with last dimension d, of the problem's dtype (a float32 θ for a float64
       problem is a ``TypeError`` naming the argument; nothing is cast silently) and device; a
