@@ -7,7 +7,7 @@ Concrete problems: :class:`LinearRegression` (``linear``, closed form), :class:`
 (``torch_model``: any ``nn.Module``, per-sample gradients through an explicit backend —
 :class:`FuncBackend` or the fast :class:`LinearBackend`), :class:`DeepLinearNetwork`
 (``deep_linear``), :class:`ShiftedLoss` (``shifted``: ℓ_i = f(θ) − t_iᵀφ(θ), additive or
-multiplicative noise in closed form), and :func:`digits_mlp`. The data makers live in
+multiplicative noise in closed form), and :func:`~sgdsde.problems.torch_model.digits_mlp`. The data makers live in
 :mod:`sgdsde.datasets` and are re-exported here.
 
 dtype and device follow the data: a θ of another dtype is a ``TypeError`` naming the argument.
