@@ -31,13 +31,14 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 import torch
+
+from .potentials import Field, LinearDrift
 
 __all__ = ["stationary_density_1d", "solve_stationary_2d", "Stationary2D", "MIN_POINTS"]
 
@@ -207,7 +208,15 @@ def _shifts(n: int):
     return Em, Ep
 
 
-def solve_stationary_2d(drift: Callable, diffusion: Callable, grid_x, grid_y) -> Stationary2D:
+def _on_grid(drift, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    if isinstance(drift, torch.Tensor):
+        return LinearDrift(drift.to(torch.float64)).on_grid(X, Y)
+    if isinstance(drift, Field):
+        return drift.on_grid(X, Y)
+    return drift(X, Y)
+
+
+def solve_stationary_2d(drift, diffusion, grid_x, grid_y) -> Stationary2D:
     """Stationary 2-D Fokker–Planck solution by finite volumes with zero-flux boundaries.
 
     Solves :math:`\\partial_i J_i = 0`, :math:`J_i = b_i p - \\tfrac12 \\partial_j (a_{ij} p)`,
@@ -220,12 +229,15 @@ def solve_stationary_2d(drift: Callable, diffusion: Callable, grid_x, grid_y) ->
 
     Parameters
     ----------
-    drift : callable
-        ``drift(X, Y)`` → ``(ny, nx, 2)`` with ``X, Y`` the ``(ny, nx)`` meshgrid of cell centres
+    drift : callable, Field or Tensor ``(2, 2)``
+        A matrix M means the linear drift b(x) = Mx; a :class:`sgdsde.potentials.Field` is
+        evaluated at the stacked points; a plain callable is called as ``drift(X, Y)``
+        → ``(ny, nx, 2)`` with ``X, Y`` the ``(ny, nx)`` meshgrid of cell centres
         (float64 tensors, ``X[j, i] = grid_x[i]``, ``Y[j, i] = grid_y[j]``).
-    diffusion : callable
-        ``diffusion(X, Y)`` → the matrix :math:`a = \\sigma\\sigma^\\top`, shape ``(ny, nx, 2, 2)``
-        (or broadcastable, e.g. a constant ``(2, 2)``), symmetric positive definite on the grid.
+    diffusion : callable, Field or Tensor
+        The matrix :math:`a = \\sigma\\sigma^\\top`, shape ``(ny, nx, 2, 2)`` or broadcastable,
+        symmetric positive definite on the grid: a tensor is a constant matrix, a Field is
+        evaluated at the stacked points, a plain callable is called as ``diffusion(X, Y)``.
     grid_x, grid_y : tensor or array
         Uniform, increasing cell centres, at least :data:`MIN_POINTS` = 16 each. The box must hold
         essentially all the mass (zero flux is imposed on its edges).
@@ -247,9 +259,8 @@ def solve_stationary_2d(drift: Callable, diffusion: Callable, grid_x, grid_y) ->
     --------
     >>> import torch
     >>> g = torch.linspace(-5, 5, 61, dtype=torch.float64)
-    >>> drift = lambda X, Y: torch.stack([-X, -2 * Y], -1)               # OU, A = diag(1, 2)
-    >>> a = lambda X, Y: 2 * torch.eye(2, dtype=torch.float64)          # D = I
-    >>> r = solve_stationary_2d(drift, a, g, g)
+    >>> M = -torch.diag(torch.tensor([1.0, 2.0], dtype=torch.float64))  # OU, b(x) = Mx
+    >>> r = solve_stationary_2d(M, 2 * torch.eye(2, dtype=torch.float64), g, g)  # D = I
     >>> r.p.shape, r.j.shape
     (torch.Size([61, 61]), torch.Size([61, 61, 2]))
     >>> float(r.j.abs().max()) < 1e-12            # A symmetric, D = I: detailed balance
@@ -259,12 +270,16 @@ def solve_stationary_2d(drift: Callable, diffusion: Callable, grid_x, grid_y) ->
     hx, hy = _uniform(gx, "grid_x"), _uniform(gy, "grid_y")
     nx, ny = gx.numel(), gy.numel()
     Y, X = torch.meshgrid(gy, gx, indexing="ij")  # (ny, nx)
-    b = torch.as_tensor(drift(X, Y), dtype=torch.float64)
+    b = torch.as_tensor(_on_grid(drift, X, Y), dtype=torch.float64)
     if b.shape != (ny, nx, 2):
         raise ValueError(
             f"drift(X, Y) must return shape (ny, nx, 2) = ({ny}, {nx}, 2), got {tuple(b.shape)}"
         )
-    a = torch.as_tensor(diffusion(X, Y), dtype=torch.float64)
+    if isinstance(diffusion, Field):
+        a = diffusion.on_grid(X, Y)
+    else:
+        a = diffusion(X, Y) if callable(diffusion) else diffusion
+    a = torch.as_tensor(a, dtype=torch.float64)
     try:
         a = torch.broadcast_to(a, (ny, nx, 2, 2))
     except RuntimeError as exc:

@@ -53,6 +53,7 @@ from .dynamics.draws import standard_normal_ as _normal_  # noqa: F401  (tests u
 from .dynamics.path import Path
 from .dynamics.steppers import hvp_grad as _hvp_grad  # noqa: F401
 from .ornstein_uhlenbeck import OrnsteinUhlenbeck
+from .potentials import as_drift
 from .problems import Problem
 from .sampling import cov_factor
 from .sgd import DivergenceError as _BaseDivergenceError
@@ -98,7 +99,7 @@ def _error(dt):
 
 
 def simulate(
-    drift: Callable[[torch.Tensor], torch.Tensor],
+    drift: Callable[[torch.Tensor], torch.Tensor] | torch.Tensor,
     diffusion,
     x0,
     dt: float,
@@ -118,8 +119,9 @@ def simulate(
 
     Parameters
     ----------
-    drift : callable
-        ``b(x)``: ``(chains, d)`` → ``(chains, d)`` (state units per time unit).
+    drift : callable or Tensor ``(d, d)``
+        ``b(x)``: ``(chains, d)`` → ``(chains, d)`` (state units per time unit). A matrix M means
+        the linear drift b(x) = Mx (:class:`sgdsde.potentials.LinearDrift`).
     diffusion : callable or Tensor
         ``σ(x)``. A callable returning ``(chains, d)`` means diagonal noise (``m = d``, entry-wise
         product with dW); returning ``(chains, d, m)`` means general noise with an ``m``-dimensional
@@ -194,11 +196,12 @@ def simulate(
     save_every = _check_int("save_every", save_every, 1)
     alpha = _check_noise(noise, alpha)
     check_on_divergence(on_divergence)
-    if not callable(drift):
-        raise TypeError("drift must be a callable x -> (chains, d)")
+    drift_fn = as_drift(drift)
     x = _check_x0(x0, chains)
     gen = _generator(x.device, seed, generator)
-    stepper = EulerMaruyama(drift, diffusion, dt, noise=noise, alpha=alpha, increments=increments)
+    stepper = EulerMaruyama(
+        drift_fn, diffusion, dt, noise=noise, alpha=alpha, increments=increments
+    )
     stepper.error = _error(dt)  # type: ignore[method-assign]  # this run's error, with its dt
     return integrate(
         stepper,
