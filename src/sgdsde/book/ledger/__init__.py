@@ -9,7 +9,8 @@ claim. Each call gets the anchor that :func:`~sgdsde.book.claims.claim` renders 
 ledger can link to ``<page>.html#claim-<id>``.
 
 Layout, lower floors first: :mod:`~sgdsde.book.ledger.markdown` (scanning the MyST sources),
-:mod:`~sgdsde.book.ledger.model` (:class:`Check`, :class:`LedgerRow`, :func:`build`),
+:mod:`~sgdsde.book.ledger.model` (:class:`~sgdsde.book.ledger.model.Check`,
+:class:`~sgdsde.book.ledger.model.LedgerRow`, :func:`~sgdsde.book.ledger.model.build`),
 :mod:`~sgdsde.book.ledger.parse` (the ``claim(...)`` calls, read with ``ast``; the pages of
 ``_toc.yml``), :mod:`~sgdsde.book.ledger.render` (the ledger page's HTML) and
 :mod:`~sgdsde.book.ledger.consistency` (one verdict per claim, boxes that agree with verdicts,
