@@ -232,27 +232,55 @@ def _complete(V: torch.Tensor, r: int, gen: torch.Generator) -> torch.Tensor:
     d, k = V.shape
     if r >= k:
         return V
-    R = torch.randn(d, k - r, generator=gen, dtype=V.dtype, device=V.device)
+    R = torch.randn(d, k - r, generator=gen, dtype=V.dtype, device=gen.device).to(V.device)
     Q, _ = torch.linalg.qr(torch.cat([V[:, :r], R], -1))
     return torch.cat([V[:, :r], Q[:, r:]], -1)
 
 
+def _randomized_svd(F: torch.Tensor, q: int, niter: int, gen: torch.Generator):
+    """Halko–Martinsson–Tropp randomised SVD of F ``(..., n, d)`` with q columns and niter power
+    iterations, its Gaussian test matrix drawn from ``gen``: ``(S, V)`` with S ``(..., q)``
+    descending and V ``(..., d, q)`` (what ``torch.svd_lowrank`` computes, which draws from the
+    global RNG instead)."""
+    omega = torch.randn(F.shape[-1], q, generator=gen, dtype=F.dtype, device=gen.device)
+    Q, _ = torch.linalg.qr(F @ omega.to(F.device))
+    for _ in range(niter):
+        Q, _ = torch.linalg.qr(F.mT @ Q)
+        Q, _ = torch.linalg.qr(F @ Q)
+    _, S, Vh = torch.linalg.svd(Q.mT @ F, full_matrices=False)
+    return S, Vh.mT
+
+
 def top_eigen(
-    problem: Problem, theta: torch.Tensor, k: int, *, method: str = "auto", max_exact: int = 4096
+    problem: Problem,
+    theta: torch.Tensor,
+    k: int,
+    *,
+    method: str = "auto",
+    max_exact: int = 4096,
+    generator: torch.Generator | None = None,
 ):
     """The k largest eigenpairs of Σ_emp(θ) = FᵀF, in descending order, without forming d×d for d > n.
 
     ``method="exact"``: eigh of the smaller Gram matrix: FFᵀ ``(n, n)`` when n < d (eigenvectors
     v = Fᵀu/√λ), FᵀF ``(d, d)`` otherwise. Eigenvectors of (numerically) zero eigenvalues (Σ_emp has
     rank ≤ n − 1) are an orthonormal completion (seeded, arbitrary within the null space).
-    ``method="lowrank"``: ``torch.svd_lowrank`` of F (randomised, approximate). ``"auto"`` uses
-    exact when min(n, d) ≤ ``max_exact``.
+    ``method="lowrank"``: a randomised SVD of F (Halko–Martinsson–Tropp, k + 10 columns, 4 power
+    iterations; approximate). ``"auto"`` uses exact when min(n, d) ≤ ``max_exact``. Both draw
+    their random numbers from ``generator`` only (never from torch's global RNG), so a call is
+    reproducible.
 
     Parameters
     ----------
     problem : Problem
     theta : Tensor ``(..., d)``
     k : int in [1, d]
+    method : {"auto", "exact", "lowrank"}
+    max_exact : int
+        Largest min(n, d) that ``"auto"`` solves exactly.
+    generator : torch.Generator, optional
+        Source of the random test matrix (``"lowrank"``) and of the null-space completion
+        (``"exact"``); default: seed 0 on θ's device.
 
     Returns
     -------
@@ -277,18 +305,13 @@ def top_eigen(
     F = noise_factor(problem, theta)
     if method == "auto":
         method = "exact" if min(n, d) <= max_exact else "lowrank"
-    gen = torch.Generator(device=F.device).manual_seed(0)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator)}")
+    gen = generator if generator is not None else torch.Generator(F.device).manual_seed(0)
     if method == "lowrank":
         if k > min(n, d):
             raise ValueError(f"method='lowrank' needs k <= min(n, d) = {min(n, d)}; got {k}")
-        devs = (
-            [F.device.index if F.device.index is not None else torch.cuda.current_device()]
-            if F.device.type == "cuda"
-            else []
-        )
-        with torch.random.fork_rng(devices=devs):  # svd_lowrank draws from the global RNG
-            torch.manual_seed(0)
-            _, S, V = torch.svd_lowrank(F, q=min(k + 10, n, d), niter=4)
+        S, V = _randomized_svd(F, min(k + 10, n, d), 4, gen)
         return S[..., :k] ** 2, V[..., :k]
     if n < d:
         lam, U = torch.linalg.eigh(F @ F.mT)  # ascending, (..., n)
