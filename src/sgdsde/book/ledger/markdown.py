@@ -1,8 +1,9 @@
 """Scanning the MyST sources of the chapters: code cells, headings and admonitions, in file order.
 
 The ledger's lowest floor: it knows the Markdown, not the claims. Its scanner yields the events
-that :mod:`sgdsde.book.ledger.parse` and :mod:`sgdsde.book.ledger.consistency` read; its names are
-private to the ledger package.
+that :mod:`sgdsde.book.ledger.parse` and :mod:`sgdsde.book.ledger.consistency` read;
+:func:`code_cells` gives the code cells alone (``tests/test_layout.py`` reads the chapters' code
+with it).
 
 Examples
 --------
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__: list[str] = []
+__all__ = ["code_cells"]
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
@@ -149,3 +150,17 @@ def _plain(text: str) -> str:
 def _python_source(cell: str) -> str:
     """Cell source with IPython magics and shell escapes blanked (line numbers preserved)."""
     return "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in cell.split("\n"))
+
+
+def code_cells(text: str) -> list[tuple[int, str]]:
+    """The code cells of a MyST notebook: ``(first_line, source)``, IPython magics blanked.
+
+    ``first_line`` is the 1-based line of the source's first line in the file (after the cell's
+    option block), so ``first_line + node.lineno - 1`` is the file line of an ``ast`` node.
+
+    Examples
+    --------
+    >>> code_cells("# T\\n```{code-cell} ipython3\\n:tags: [hide-input]\\n%matplotlib inline\\nx = 1\\n```\\n")
+    [(4, '\\nx = 1')]
+    """
+    return [(e[1], _python_source(e[2])) for e in _code_cells(text) if e[0] == "cell"]
