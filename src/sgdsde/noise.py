@@ -14,6 +14,7 @@ Every function accepts θ ``(d,)`` or ``(..., d)`` and keeps the leading shape.
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import torch
 
@@ -163,7 +164,7 @@ def sample_batch_grads(
     theta = problem._theta(theta)
     lead = theta.shape[:-1]
     c = math.prod(lead)
-    gen = torch.Generator(device=problem.device).manual_seed(seed)
+    gen = torch.Generator(device=problem.device).manual_seed(as_int("seed", seed, min=0))
     idx = make_sampler(sampling, problem.n, B, c * m, gen)()  # (c*m, B)
     th = theta.reshape(c, 1, problem.d).expand(c, m, problem.d).reshape(c * m, problem.d)
     return problem.batch_grad(th, idx).reshape(*lead, m, problem.d)
@@ -298,7 +299,7 @@ def top_eigen(
     """
     _check_problem(problem)
     n, d = problem.n, problem.d
-    if not isinstance(k, int) or not 1 <= k <= d:
+    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= d:
         raise ValueError(f"k must be an int in [1, d] = [1, {d}]; got {k!r}")
     if method not in ("auto", "exact", "lowrank"):
         raise ValueError(f"method must be 'auto', 'exact' or 'lowrank'; got {method!r}")
@@ -379,7 +380,7 @@ def sharpness(
     (True, torch.Size([4]))
     """
     _check_problem(problem)
-    if not isinstance(iters, int) or isinstance(iters, bool) or iters < 1:
+    if not isinstance(iters, Integral) or isinstance(iters, bool) or iters < 1:
         raise ValueError(f"iters must be an int >= 1; got {iters!r}")
     if not isinstance(theta, torch.Tensor) or theta.shape != (problem.d,):
         raise ValueError(f"theta must be a tensor of shape (d,) = ({problem.d},)")
