@@ -10,9 +10,7 @@ order is a lower bound: the slope must be ≥ p − 0.2). Monte Carlo difference
 Not measured here: SGD's weak order 1 against SGD's SDE (23) with noise, which the chapter
 s2_1_sde_limit measures exactly on a linear model and by Monte Carlo on a logistic regression.
 """
-import ast
 import math
-from pathlib import Path as FsPath
 
 import numpy as np
 import pytest
@@ -297,57 +295,3 @@ def test_integrate_bad_arguments():
         FirstExit("x > 1")
     with pytest.raises(ValueError, match="compact_every"):
         FirstExit(lambda x, ids: x[:, 0] > 1, compact_every=0)
-
-
-# -- no dynamics loop outside the core ----------------------------------------------------------
-SRC = FsPath(__file__).resolve().parents[1] / "src" / "sgdsde"
-STATE = {"theta", "th", "x", "W", "w", "b", "v", "state", "params", "y"}
-#: Loops known to remain outside the core, with the reason; the test fails once one is gone, so
-#: that this list only shrinks. (Chapters are not scanned yet: they are migrated later.)
-PENDING = {
-    "experiments/superposition.py": "its own SGD/Adam loop on toy models (issue 14 item 1, not yet migrated)",
-}
-
-
-def _step_loops(tree):
-    """For-loops over range(...) of a bound naming steps whose body assigns to a state name."""
-    found = []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.For) and isinstance(node.iter, ast.Call)
-                and getattr(node.iter.func, "id", None) == "range"):
-            continue
-        bound = " ".join(ast.unparse(a) for a in node.iter.args)
-        if "step" not in bound.lower():
-            continue
-        for sub in ast.walk(node):
-            targets = []
-            if isinstance(sub, ast.Assign):
-                targets = sub.targets
-            elif isinstance(sub, (ast.AugAssign, ast.AnnAssign)):
-                targets = [sub.target]
-            names = {t.id for tgt in targets for t in ast.walk(tgt) if isinstance(t, ast.Name)}
-            if names & STATE:
-                found.append(node.lineno)
-                break
-    return found
-
-
-def test_no_dynamics_loop_outside_the_core():
-    hits = {}
-    for f in sorted(SRC.rglob("*.py")):
-        rel = f.relative_to(SRC).as_posix()
-        if rel.startswith("dynamics/"):
-            continue
-        lines = _step_loops(ast.parse(f.read_text(encoding="utf-8")))
-        if lines:
-            hits[rel] = lines
-    unexpected = {k: v for k, v in hits.items() if k not in PENDING}
-    assert not unexpected, f"loops over steps updating the state outside sgdsde.dynamics: {unexpected}"
-    gone = set(PENDING) - set(hits)
-    assert not gone, f"remove from PENDING (no loop left): {gone}"
-
-
-def test_the_loop_detector_finds_a_loop():
-    src = "def f(theta, steps):\n    for k in range(steps):\n        theta = theta - 0.1 * theta\n"
-    assert _step_loops(ast.parse(src)) == [2]
-    assert _step_loops(ast.parse("for k in range(steps):\n    out.append(k)\n")) == []

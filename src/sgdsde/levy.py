@@ -24,7 +24,7 @@ True
 from __future__ import annotations
 
 import math
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -77,12 +77,15 @@ def check_alpha(alpha, name: str = "alpha") -> float:
 
 
 def _size_tuple(size) -> tuple[int, ...]:
-    if isinstance(size, int):
+    if isinstance(size, Integral) and not isinstance(size, bool):
         size = (size,)
     try:
-        size = tuple(int(s) for s in size)
+        items = tuple(size)
     except TypeError as exc:
         raise TypeError(f"size must be an int or a tuple of ints, got {size!r}") from exc
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in items):
+        raise TypeError(f"size must be an int or a tuple of ints, got {size!r}")
+    size = tuple(int(s) for s in items)
     if any(s < 0 for s in size):
         raise ValueError(f"size must have non-negative entries, got {size}")
     return size

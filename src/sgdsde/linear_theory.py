@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 
 import torch
 
@@ -439,6 +439,6 @@ def reshuffle_variance_factor(a: float, m: int) -> float:
     """
     if isinstance(a, bool) or not isinstance(a, Real) or not math.isfinite(a):
         raise ValueError(f"a must be a finite number; got {a!r}")
-    if not isinstance(m, int) or isinstance(m, bool) or m < 2:
+    if not isinstance(m, Integral) or isinstance(m, bool) or m < 2:
         raise ValueError(f"m (batches per epoch) must be an int >= 2; got {m!r}")
     return 1 - 2 * sum((m - h) * a**h for h in range(1, m)) / (m * (m - 1))

@@ -14,6 +14,7 @@ Every function accepts θ ``(d,)`` or ``(..., d)`` and keeps the leading shape.
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import torch
 
@@ -163,7 +164,7 @@ def sample_batch_grads(
     theta = problem._theta(theta)
     lead = theta.shape[:-1]
     c = math.prod(lead)
-    gen = torch.Generator(device=problem.device).manual_seed(seed)
+    gen = torch.Generator(device=problem.device).manual_seed(as_int("seed", seed, min=0))
     idx = make_sampler(sampling, problem.n, B, c * m, gen)()  # (c*m, B)
     th = theta.reshape(c, 1, problem.d).expand(c, m, problem.d).reshape(c * m, problem.d)
     return problem.batch_grad(th, idx).reshape(*lead, m, problem.d)
@@ -232,27 +233,55 @@ def _complete(V: torch.Tensor, r: int, gen: torch.Generator) -> torch.Tensor:
     d, k = V.shape
     if r >= k:
         return V
-    R = torch.randn(d, k - r, generator=gen, dtype=V.dtype, device=V.device)
+    R = torch.randn(d, k - r, generator=gen, dtype=V.dtype, device=gen.device).to(V.device)
     Q, _ = torch.linalg.qr(torch.cat([V[:, :r], R], -1))
     return torch.cat([V[:, :r], Q[:, r:]], -1)
 
 
+def _randomized_svd(F: torch.Tensor, q: int, niter: int, gen: torch.Generator):
+    """Halko–Martinsson–Tropp randomised SVD of F ``(..., n, d)`` with q columns and niter power
+    iterations, its Gaussian test matrix drawn from ``gen``: ``(S, V)`` with S ``(..., q)``
+    descending and V ``(..., d, q)`` (what ``torch.svd_lowrank`` computes, which draws from the
+    global RNG instead)."""
+    omega = torch.randn(F.shape[-1], q, generator=gen, dtype=F.dtype, device=gen.device)
+    Q, _ = torch.linalg.qr(F @ omega.to(F.device))
+    for _ in range(niter):
+        Q, _ = torch.linalg.qr(F.mT @ Q)
+        Q, _ = torch.linalg.qr(F @ Q)
+    _, S, Vh = torch.linalg.svd(Q.mT @ F, full_matrices=False)
+    return S, Vh.mT
+
+
 def top_eigen(
-    problem: Problem, theta: torch.Tensor, k: int, *, method: str = "auto", max_exact: int = 4096
+    problem: Problem,
+    theta: torch.Tensor,
+    k: int,
+    *,
+    method: str = "auto",
+    max_exact: int = 4096,
+    generator: torch.Generator | None = None,
 ):
     """The k largest eigenpairs of Σ_emp(θ) = FᵀF, in descending order, without forming d×d for d > n.
 
     ``method="exact"``: eigh of the smaller Gram matrix: FFᵀ ``(n, n)`` when n < d (eigenvectors
     v = Fᵀu/√λ), FᵀF ``(d, d)`` otherwise. Eigenvectors of (numerically) zero eigenvalues (Σ_emp has
     rank ≤ n − 1) are an orthonormal completion (seeded, arbitrary within the null space).
-    ``method="lowrank"``: ``torch.svd_lowrank`` of F (randomised, approximate). ``"auto"`` uses
-    exact when min(n, d) ≤ ``max_exact``.
+    ``method="lowrank"``: a randomised SVD of F (Halko–Martinsson–Tropp, k + 10 columns, 4 power
+    iterations; approximate). ``"auto"`` uses exact when min(n, d) ≤ ``max_exact``. Both draw
+    their random numbers from ``generator`` only (never from torch's global RNG), so a call is
+    reproducible.
 
     Parameters
     ----------
     problem : Problem
     theta : Tensor ``(..., d)``
     k : int in [1, d]
+    method : {"auto", "exact", "lowrank"}
+    max_exact : int
+        Largest min(n, d) that ``"auto"`` solves exactly.
+    generator : torch.Generator, optional
+        Source of the random test matrix (``"lowrank"``) and of the null-space completion
+        (``"exact"``); default: seed 0 on θ's device.
 
     Returns
     -------
@@ -270,25 +299,20 @@ def top_eigen(
     """
     _check_problem(problem)
     n, d = problem.n, problem.d
-    if not isinstance(k, int) or not 1 <= k <= d:
+    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= d:
         raise ValueError(f"k must be an int in [1, d] = [1, {d}]; got {k!r}")
     if method not in ("auto", "exact", "lowrank"):
         raise ValueError(f"method must be 'auto', 'exact' or 'lowrank'; got {method!r}")
     F = noise_factor(problem, theta)
     if method == "auto":
         method = "exact" if min(n, d) <= max_exact else "lowrank"
-    gen = torch.Generator(device=F.device).manual_seed(0)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator)}")
+    gen = generator if generator is not None else torch.Generator(F.device).manual_seed(0)
     if method == "lowrank":
         if k > min(n, d):
             raise ValueError(f"method='lowrank' needs k <= min(n, d) = {min(n, d)}; got {k}")
-        devs = (
-            [F.device.index if F.device.index is not None else torch.cuda.current_device()]
-            if F.device.type == "cuda"
-            else []
-        )
-        with torch.random.fork_rng(devices=devs):  # svd_lowrank draws from the global RNG
-            torch.manual_seed(0)
-            _, S, V = torch.svd_lowrank(F, q=min(k + 10, n, d), niter=4)
+        S, V = _randomized_svd(F, min(k + 10, n, d), 4, gen)
         return S[..., :k] ** 2, V[..., :k]
     if n < d:
         lam, U = torch.linalg.eigh(F @ F.mT)  # ascending, (..., n)
@@ -356,7 +380,7 @@ def sharpness(
     (True, torch.Size([4]))
     """
     _check_problem(problem)
-    if not isinstance(iters, int) or isinstance(iters, bool) or iters < 1:
+    if not isinstance(iters, Integral) or isinstance(iters, bool) or iters < 1:
         raise ValueError(f"iters must be an int >= 1; got {iters!r}")
     if not isinstance(theta, torch.Tensor) or theta.shape != (problem.d,):
         raise ValueError(f"theta must be a tensor of shape (d,) = ({problem.d},)")

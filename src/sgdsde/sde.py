@@ -41,6 +41,7 @@ from numbers import Real
 import torch
 
 from ._validate import check_dt as _check_dt
+from ._validate import check_float_dtype as _check_float_dtype
 from ._validate import check_int as _check_int
 from ._validate import check_noise as _check_noise
 from ._validate import check_on_divergence
@@ -326,10 +327,12 @@ def sgd_sde(
     n, d = int(problem.n), int(problem.d)
     # The scheme object validates the name and B (B <= n without replacement) and knows its factor.
     c = cov_factor(sampling, n, B)
+    if theta0 is not None and not isinstance(theta0, torch.Tensor):
+        theta0 = torch.as_tensor(theta0, dtype=problem.dtype, device=problem.device)
     x = _check_x0(problem.theta0 if theta0 is None else theta0, chains, "theta0")
     if x.shape[-1] != d:
         raise ValueError(f"theta0 must have last dimension d = {d}, got {tuple(x.shape)}")
-    x = x.to(problem.dtype)
+    _check_float_dtype("theta0", x, problem.dtype)  # as every problem method: no silent cast
     gen = _generator(x.device, seed, generator)
     if noise == "gaussian":
         scale, stable_scale = math.sqrt(dt * eta * c / B), 1.0

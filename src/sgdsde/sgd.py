@@ -29,6 +29,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from numbers import Integral
 
 import torch
 
@@ -141,6 +142,13 @@ def _progress(progress, steps):
     return tqdm(total=steps, desc="sgd", unit="step", leave=False)
 
 
+def _int_at_least(name: str, v, lo: int) -> int:
+    """``v`` as an int (Python or numpy integer, not bool) >= lo, else a ValueError naming it."""
+    if isinstance(v, bool) or not isinstance(v, Integral) or v < lo:
+        raise ValueError(f"{name} must be an int >= {lo}; got {v!r}")
+    return int(v)
+
+
 def run(
     problem: Problem,
     theta0: torch.Tensor | None,
@@ -206,10 +214,8 @@ def run(
         raise TypeError(f"problem must be an sgdsde.problems.Problem, got {type(problem).__name__}")
     n, d = problem.n, problem.d
     # -- validate ------------------------------------------------------------------------------
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0; got {steps!r}")
-    if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 1:
-        raise ValueError(f"record_every must be an int >= 1; got {record_every!r}")
+    steps = _int_at_least("steps", steps, 0)
+    record_every = _int_at_least("record_every", record_every, 1)
     if sampling not in SCHEMES:
         raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
     if on_divergence not in ("raise", "flag"):
@@ -220,11 +226,13 @@ def run(
         or not 0 <= momentum < 1
     ):
         raise ValueError(f"momentum must be a float in [0, 1); got {momentum!r}")
-    if not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = int(seed)
     if batch_size is not None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral):
             raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
+        batch_size = int(batch_size)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 (or None for full batch); got {batch_size}")
         if sampling != "with_replacement" and batch_size > n:
@@ -263,8 +271,7 @@ def run(
         raise ValueError(
             f"theta0 must have shape (d,) or (chains, d) with d = {d}; got {tuple(theta0.shape)}"
         )
-    if isinstance(chains, bool) or not isinstance(chains, int) or chains < 1:
-        raise ValueError(f"chains must be an int >= 1; got {chains!r}")
+    chains = _int_at_least("chains", chains, 1)
 
     full = batch_size is None or (batch_size == n and sampling != "with_replacement")
     old_threads = torch.get_num_threads()
@@ -273,8 +280,9 @@ def run(
             old_threads, recommended_threads(problem, None if full else batch_size, chains)
         )
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        if isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 1:
             raise ValueError(f"threads must be an int >= 1, 'auto' or None; got {threads!r}")
+        threads = int(threads)
         if threads != old_threads:
             torch.set_num_threads(threads)
     try:

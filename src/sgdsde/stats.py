@@ -9,6 +9,7 @@ times that (:func:`false_failure_prob` with ``checks=m``).
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import torch
 
@@ -73,7 +74,7 @@ def false_failure_prob(k: float, checks: int = 1) -> float:
     """
     if not (isinstance(k, (int, float)) and k > 0 and math.isfinite(k)):
         raise ValueError(f"k must be a finite number > 0; got {k!r}")
-    if not isinstance(checks, int) or checks < 1:
+    if isinstance(checks, bool) or not isinstance(checks, Integral) or checks < 1:
         raise ValueError(f"checks must be an int >= 1; got {checks!r}")
     return min(1.0, checks * math.erfc(k / math.sqrt(2.0)))
 

@@ -180,7 +180,7 @@ def claim(
     how : str, optional
         How the cell checks it, one of ``HOW`` or several joined by ``+``
         (``"symbolic+monte-carlo"``). The ledger infers it from the cell's source when omitted
-        (:func:`sgdsde.book.ledger.infer_how`).
+        (:func:`sgdsde.book.ledger.parse.infer_how`).
 
     Returns
     -------

@@ -2,8 +2,9 @@
 :class:`~sgdsde.dynamics.path.Path`.
 
 Layout: ``core`` (the loop: chunked draws, saves, divergence, stopping, CUDA graphs),
-``steppers`` (SGD and heavy ball, Euler–Maruyama with Gaussian or α-stable noise, SGD's SDE and
-the order-2 modified equation, each declaring its weak and strong order), ``stopping`` (horizon,
+``steppers`` (one module per solver: ``sgd`` for SGD and heavy ball, ``euler_maruyama`` with
+Gaussian or α-stable noise, ``sgd_sde`` for SGD's SDE and the order-2 modified equation, each
+declaring its weak and strong order), ``stopping`` (horizon,
 first exit), ``draws`` (chunked increments), ``path`` (the result type and the divergence error).
 ``sgd.run``, ``sde.simulate``, ``sde.sgd_sde`` and ``experiments.wells.escape_times`` are thin
 front ends on it.

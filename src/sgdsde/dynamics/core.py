@@ -1,4 +1,4 @@
-"""The one integrator: :func:`integrate` advances a :class:`~sgdsde.dynamics.steppers.Stepper`.
+"""The one integrator: :func:`integrate` advances a :class:`~sgdsde.dynamics.steppers.base.Stepper`.
 
 Every dynamics of the package (SGD and heavy-ball SGD, Euler–Maruyama with Gaussian or α-stable
 noise, SGD's SDE and its order-2 modified equation, the batched double-well escape runs) is a
@@ -65,7 +65,7 @@ def integrate(
     ----------
     stepper : Stepper
         One step ``x_{k+1} = stepper.step(x_k, z_k, k)`` with draws ``z_k`` from
-        ``stepper.draws(...)`` (see :class:`~sgdsde.dynamics.steppers.Stepper`).
+        ``stepper.draws(...)`` (see :class:`~sgdsde.dynamics.steppers.base.Stepper`).
     x0 : Tensor ``(d,)`` (shared start) or ``(chains, d)``
         Initial state; its dtype and device are used throughout.
     steps : int ≥ 0
