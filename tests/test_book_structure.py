@@ -77,3 +77,12 @@ def test_every_notebook_page_asserts_something():
         path = page_path(name)
         if is_text_notebook(path):
             assert re.search(r"^\s*assert\b", path.read_text(), re.M), f"{name}.md has no assert"
+
+
+# -- moved from chapters/s3_todo.md: the research programme of notes §4 has its pages --------------
+def test_research_programme_pages_treat_their_topic():
+    programme = [("s4_heavy_tails", "lévy"), ("s4_1_deep_linear", "saxe"),
+                 ("s4_superposition", "superposition"), ("s4_grokking", "grokking")]
+    for page, word in programme:
+        path = ROOT / "chapters" / f"{page}.md"
+        assert path.is_file() and word in path.read_text(encoding="utf-8").lower(), (page, word)

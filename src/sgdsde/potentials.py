@@ -14,7 +14,13 @@ __all__ = ["Field", "LinearDrift", "QuarticDoubleWell", "ConstantField", "as_dri
 
 
 class Field:
-    """A vector (or matrix) field x ``(..., d)`` → ``(..., *shape)``; subclasses define ``__call__``."""
+    """A vector (or matrix) field x ``(..., d)`` → ``(..., *shape)``; subclasses define ``__call__``.
+
+    Examples
+    --------
+    >>> isinstance(LinearDrift(-torch.eye(2)), Field)
+    True
+    """
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
