@@ -143,7 +143,7 @@ class ExperimentConfig:
         except (ValueError, SyntaxError):
             val = raw
         val = _tuplify(val)
-        ref = getattr(cls.PROFILES.get("ci", None) or cls(), name)  # type: ignore[call-arg]
+        ref = getattr(cls.PROFILES.get("ci", None) or cls(), name)
         if isinstance(ref, float) and isinstance(val, int) and not isinstance(val, bool):
             val = float(val)
         if isinstance(ref, tuple) and not isinstance(val, tuple):
@@ -293,8 +293,14 @@ class Timer:
         return False
 
 
-def make_record(name: str, config: ExperimentConfig, results: dict, device, wall_s: float,
-                profile: str | None = None) -> Record:
+def make_record(
+    name: str,
+    config: ExperimentConfig,
+    results: dict,
+    device,
+    wall_s: float,
+    profile: str | None = None,
+) -> Record:
     """A :class:`Record` of ``config`` and ``results`` with the run's metadata.
 
     Examples
@@ -309,7 +315,7 @@ def make_record(name: str, config: ExperimentConfig, results: dict, device, wall
         experiment=name,
         config=config.to_dict(),
         results=jsonable(results),
-        seed=int(getattr(config, "seed")),
+        seed=int(getattr(config, "seed")),  # noqa: B009  every Config has a seed
         wall_s=float(wall_s),
         profile=profile,
         **run_metadata(resolve_device(device)),

@@ -10,8 +10,7 @@ import torch
 from ...dynamics import FirstExit, Stepper, integrate
 from ...levy import check_alpha
 from ...sampling import with_replacement
-from .laws import gaussian_mean_exit_time
-from .potential import DoubleWell, _posint
+from .potential import _posint
 
 __all__ = ["EscapeTimes", "escape_times"]
 
@@ -345,5 +344,3 @@ class _WellStepper(Stepper):
 
     def error(self, step, chains, path):
         return FloatingPointError(f"{self.method}: non-finite iterate at step {step}")
-
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,8 +88,9 @@ def heavy_data(cfg: Config, device=None) -> WellProblem:
     (100, True)
     """
     g = torch.Generator().manual_seed(cfg.seed)
-    big = symmetric_stable(cfg.alpha_data, (cfg.n_data * cfg.strata,), generator=g,
-                           dtype=torch.float64)
+    big = symmetric_stable(
+        cfg.alpha_data, (cfg.n_data * cfg.strata,), generator=g, dtype=torch.float64
+    )
     a = big.sort().values[cfg.strata // 2 :: cfg.strata].contiguous()
     return WellProblem(DoubleWell(1.0, 1.0), a.to(resolve_device(device)))
 
@@ -119,45 +121,74 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
     cfg, dev = config, resolve_device(device)
     with Timer(dev) as t:
         heavy = heavy_data(cfg, dev)
-        light = well_problem(heavy.U, cfg.n_data, noise="gaussian", scale=cfg.light_scale,
-                             seed=cfg.seed + 1, device=dev)
+        light = well_problem(
+            heavy.U,
+            cfg.n_data,
+            noise="gaussian",
+            scale=cfg.light_scale,
+            seed=cfg.seed + 1,
+            device=dev,
+        )
         fits: dict[str, dict[str, dict]] = {"heavy": {}, "light": {}}
         for name, prob in (("heavy", heavy), ("light", light)):
             for B in sorted(set(cfg.batches) | {2}):
-                draws = sample_batch_grads(prob, prob.theta0, B, cfg.noise_draws,
-                                           seed=cfg.seed + B)
+                draws = sample_batch_grads(prob, prob.theta0, B, cfg.noise_draws, seed=cfg.seed + B)
                 xi = prob.grad(prob.theta0) - draws
                 f = fit_stable(xi.flatten().cpu())
-                fits[name][str(B)] = {"alpha": f.alpha, "scale": f.scale, "variance": f.variance,
-                                      "n": f.n}
+                fits[name][str(B)] = {
+                    "alpha": f.alpha,
+                    "scale": f.scale,
+                    "variance": f.variance,
+                    "n": f.n,
+                }
         grid = list(itertools.product(cfg.depths, cfg.lrs, cfg.batches))
         h_g, eta_g, B_g = ([g[i] for g in grid] for i in range(3))
         fit = [fits["heavy"][str(B)] for B in B_g]
         eps_G = [math.sqrt(e * heavy.sigma2 / B) for e, B in zip(eta_g, B_g)]
         eps_L = [e ** (1 - 1 / f["alpha"]) * f["scale"] for e, f in zip(eta_g, fit)]
         al_L = [f["alpha"] for f in fit]
-        common = dict(lr=eta_g, depth=h_g, chains=cfg.chains, max_steps=cfg.max_steps,
-                      device=dev, progress=progress)
+        common: dict[str, Any] = dict(
+            lr=eta_g,
+            depth=h_g,
+            chains=cfg.chains,
+            max_steps=cfg.max_steps,
+            device=dev,
+            progress=progress,
+        )
         res = {
-            "SGD": escape_times("sgd", data=heavy.a, batch_size=B_g, seed=cfg.seed + 1,
-                                **common),
+            "SGD": escape_times("sgd", data=heavy.a, batch_size=B_g, seed=cfg.seed + 1, **common),
             "Gaussian SDE": escape_times("gaussian", eps=eps_G, seed=cfg.seed + 2, **common),
-            "Lévy SDE": escape_times("alpha_stable", eps=eps_L, alpha=al_L, seed=cfg.seed + 3,
-                                     **common),
+            "Lévy SDE": escape_times(
+                "alpha_stable", eps=eps_L, alpha=al_L, seed=cfg.seed + 3, **common
+            ),
         }
         theory = {
-            "Gaussian SDE": [gaussian_mean_exit_time(DoubleWell(h), e) / eta
-                             for h, e, eta in zip(h_g, eps_G, eta_g)],
-            "Lévy SDE": [levy_mean_exit_time(1.0, e, a) / eta
-                         for e, a, eta in zip(eps_L, al_L, eta_g)],
+            "Gaussian SDE": [
+                gaussian_mean_exit_time(DoubleWell(h), e) / eta
+                for h, e, eta in zip(h_g, eps_G, eta_g)
+            ],
+            "Lévy SDE": [
+                levy_mean_exit_time(1.0, e, a) / eta for e, a, eta in zip(eps_L, al_L, eta_g)
+            ],
         }
         ctrl = [tuple(c) for c in cfg.control]
-        kw = dict(lr=[c[1] for c in ctrl], depth=[c[0] for c in ctrl], chains=cfg.chains,
-                  max_steps=cfg.max_steps, device=dev, progress=progress)
-        e_sgd = escape_times("sgd", data=light.a, batch_size=[c[2] for c in ctrl],
-                             seed=cfg.seed + 4, **kw)
-        e_gau = escape_times("gaussian", eps=[math.sqrt(c[1] * light.sigma2 / c[2]) for c in ctrl],
-                             seed=cfg.seed + 5, **kw)
+        kw: dict[str, Any] = dict(
+            lr=[c[1] for c in ctrl],
+            depth=[c[0] for c in ctrl],
+            chains=cfg.chains,
+            max_steps=cfg.max_steps,
+            device=dev,
+            progress=progress,
+        )
+        e_sgd = escape_times(
+            "sgd", data=light.a, batch_size=[c[2] for c in ctrl], seed=cfg.seed + 4, **kw
+        )
+        e_gau = escape_times(
+            "gaussian",
+            eps=[math.sqrt(c[1] * light.sigma2 / c[2]) for c in ctrl],
+            seed=cfg.seed + 5,
+            **kw,
+        )
     ms = {k: v.mean_steps() for k, v in res.items()}
     (m1, s1), (m2, s2) = e_sgd.mean_steps(), e_gau.mean_steps()
     results = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ...levy import symmetric_stable, tail_index_mohammadi
+from ...levy import tail_index_mohammadi
 
 __all__ = ["StableFit", "fit_stable"]
 
@@ -61,4 +61,3 @@ def fit_stable(x: torch.Tensor, *, k1: int | None = None, alpha_max: float = 2.0
     phi = min(max(phi, 1e-12), 1 - 1e-12)
     s = (-math.log(phi)) ** (1.0 / a) / u
     return StableFit(alpha=a, scale=s, variance=float(x.var()), n=int(x.numel()))
-

@@ -35,7 +35,6 @@ def levy_measure_constant(alpha: float) -> float:
     return math.gamma(1.0 + a) * math.sin(math.pi * a / 2.0) / math.pi
 
 
-
 def gaussian_mean_exit_time(
     potential: DoubleWell,
     eps: float,
@@ -114,5 +113,3 @@ def levy_mean_exit_time(distance: float, eps: float, alpha: float) -> float:
     if a == 2.0:
         return math.inf
     return a * d**a / (levy_measure_constant(a) * eps**a)
-
-

@@ -24,7 +24,6 @@ def _posint(name: str, v) -> int:
     return v
 
 
-
 class DoubleWell:
     """Piecewise double well U(x) = h·f(x/w_±) with minima −w₋, +w₊, saddle 0 and barrier h.
 
@@ -204,5 +203,3 @@ def well_problem(
     else:
         raise ValueError(f"noise must be 'stable' or 'gaussian'; got {noise!r}")
     return WellProblem(potential, a.to(dtype=dtype, device=device))
-
-
