@@ -17,6 +17,7 @@ from sgdsde.experiments import deep_linear as dl
 from sgdsde.experiments import grokking as gk
 from sgdsde.experiments import superposition as sp_
 from sgdsde.experiments import wells
+from sgdsde.experiments.wells._escape import _stable_alpha_tensor
 from sgdsde.levy import symmetric_stable, tail_index_mohammadi
 from sgdsde.problems import DeepLinearNetwork
 from sgdsde.stats import assert_within_se, false_failure_prob
@@ -47,14 +48,14 @@ def test_well_problem_is_a_problem_with_additive_noise():
 def test_stable_alpha_tensor_matches_levy_sampler_in_law():
     g = torch.Generator().manual_seed(0)
     a = torch.full((40_000,), 1.3, dtype=torch.float64)
-    x = wells._stable_alpha_tensor(a, g)
+    x = _stable_alpha_tensor(a, g)
     y = symmetric_stable(1.3, (40_000,), generator=torch.Generator().manual_seed(1))
     # compare the empirical characteristic functions at u = 0.5, 1: e^{-|u|^α}; SE ≤ 1/√N (|cos| ≤ 1),
     # 5 checks at 5 SE: false-failure odds ≤ false_failure_prob(5, 5) ≈ 2.9e-6
     for u in (0.5, 1.0):
         for s in (x, y):
             assert abs(float(torch.cos(u * s).mean()) - math.exp(-u ** 1.3)) < 5 / math.sqrt(40_000)
-    c = wells._stable_alpha_tensor(torch.ones(20_000, dtype=torch.float64), g)   # Cauchy
+    c = _stable_alpha_tensor(torch.ones(20_000, dtype=torch.float64), g)   # Cauchy
     assert abs(float((c.abs() < 1).double().mean()) - 0.5) < 5 * 0.5 / math.sqrt(20_000)
 
 

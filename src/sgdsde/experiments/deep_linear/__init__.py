@@ -15,14 +15,14 @@ This module holds the closed form, whitened teacher data, an aligned (decoupled)
 the parameter layout of :class:`sgdsde.problems.DeepLinearNetwork`, the mode strengths of any θ and
 the learning (plateau-exit) times of a trajectory.
 
-Layout: :mod:`.model` (all of the above) and :mod:`.experiment` (``Config`` → :func:`run` →
+Layout: ``_model`` (all of the above) and ``_experiment`` (``Config`` → :func:`run` →
 ``Record`` → :func:`check_plateaus`).
 """
 
 from __future__ import annotations
 
-from .experiment import PROFILES, Config, check_plateaus, run
-from .model import (
+from ._experiment import PROFILES, Config, check_plateaus, run
+from ._model import (
     TwoLayerLinear,
     aligned_init,
     effective_a0,

@@ -27,18 +27,18 @@ Command line (the GPU run of the chapter)::
 writes the :class:`~sgdsde.experiments.record.Record` of :func:`run` as JSON: the configuration,
 the device name, the git commit, the wall time and the whole history.
 
-Layout: :mod:`.data` (the modular-addition split), :mod:`.models` (the two models),
-:mod:`.config` (:class:`GrokConfig` and its profiles), :mod:`.noise` (the noise statistics),
-:mod:`.training` (the training loop, :func:`run`, :func:`summarize` and the checks).
+Layout: ``_data`` (the modular-addition split), ``_models`` (the two models),
+``_config`` (:class:`GrokConfig` and its profiles), ``_noise`` (the noise statistics),
+``_training`` (the training loop, :func:`run`, :func:`summarize` and the checks).
 """
 
 from __future__ import annotations
 
-from .config import CONFIGS, PROFILES, GrokConfig
-from .data import modular_addition_data
-from .models import ModAddMLP, OneLayerTransformer, build_model
-from .noise import noise_statistics
-from .training import check_grokking, run, summarize, train
+from ._config import CONFIGS, PROFILES, GrokConfig
+from ._data import modular_addition_data
+from ._models import ModAddMLP, OneLayerTransformer, build_model
+from ._noise import noise_statistics
+from ._training import check_grokking, load_run, run, summarize, train
 
 #: The experiment's config class under the name every experiment uses.
 Config = GrokConfig
@@ -57,4 +57,5 @@ __all__ = [
     "run",
     "summarize",
     "check_grokking",
+    "load_run",
 ]

@@ -15,14 +15,14 @@ tests), so a whole phase diagram is one run. :func:`geometry` reads off the feat
 D_i = ‖W_i‖⁴ / Σ_j (W_iᵀW_j)² (1 = a dedicated dimension, 1/2 = an antipodal pair, 2/5 = a
 pentagon, …).
 
-Layout: :mod:`.model` (the model, its training and geometry) and :mod:`.experiment`
+Layout: ``_model`` (the model, its training and geometry) and ``_experiment``
 (``Config`` → :func:`run` → ``Record`` → :func:`check_superposition`).
 """
 
 from __future__ import annotations
 
-from .experiment import PROFILES, Config, check_superposition, run
-from .model import ToyResult, feature_batch, geometry, toy_grads, toy_loss, train_toy_models
+from ._experiment import PROFILES, Config, check_superposition, run
+from ._model import ToyResult, feature_batch, geometry, toy_grads, toy_loss, train_toy_models
 
 __all__ = [
     "feature_batch",

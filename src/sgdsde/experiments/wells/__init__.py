@@ -33,18 +33,29 @@ the Lévy SDE, τ ≈ α w^α / (c_α ε^α), polynomial in the width w and in �
 
 Layout
 ------
-:mod:`.potential` (the loss and the problem), :mod:`.escape` (the batched escape-time
-simulation), :mod:`.laws` (exit-time laws), :mod:`.fit` (the stable fit), :mod:`.experiment`
+``_potential`` (the loss and the problem), ``_escape`` (the batched escape-time
+simulation), ``_laws`` (exit-time laws), ``_fit`` (the stable fit), ``_experiment``
 (``Config`` → :func:`run` → ``Record`` → :func:`check_escape`). Everything is re-exported here.
 """
 
 from __future__ import annotations
 
-from .escape import EscapeTimes, _stable_alpha_tensor, escape_times
-from .experiment import METHODS, PROFILES, Config, check_escape, fits_of, heavy_data, run
-from .fit import StableFit, fit_stable
-from .laws import gaussian_mean_exit_time, kramers_time, levy_mean_exit_time, levy_measure_constant
-from .potential import DoubleWell, WellProblem, well_problem
+from ._escape import EscapeTimes, escape_times
+from ._experiment import (
+    METHODS,
+    PROFILES,
+    Config,
+    alpha_separation,
+    check_escape,
+    fits_of,
+    heavy_data,
+    kramers_pairs,
+    kramers_sigma2_max,
+    run,
+)
+from ._fit import StableFit, fit_stable
+from ._laws import gaussian_mean_exit_time, kramers_time, levy_mean_exit_time, levy_measure_constant
+from ._potential import DoubleWell, WellProblem, well_problem
 
 __all__ = [
     "levy_measure_constant",
@@ -64,6 +75,8 @@ __all__ = [
     "run",
     "heavy_data",
     "fits_of",
+    "alpha_separation",
+    "kramers_pairs",
+    "kramers_sigma2_max",
     "check_escape",
-    "_stable_alpha_tensor",
 ]

@@ -13,7 +13,7 @@ import torch
 from ... import sgd
 from ...stats import mean_se
 from ..record import ExperimentConfig, Record, Timer, make_record, resolve_device
-from .model import (
+from ._model import (
     TwoLayerLinear,
     aligned_init,
     effective_a0,

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ...levy import check_alpha
-from .potential import DoubleWell, _pos
+from ._potential import DoubleWell, _pos
 
 __all__ = [
     "levy_measure_constant",

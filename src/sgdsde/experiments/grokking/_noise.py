@@ -7,7 +7,7 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from ...levy import tail_index_mohammadi
-from .models import _ce
+from ._models import _ce
 
 __all__ = ["noise_statistics"]
 

@@ -10,7 +10,7 @@ import torch
 from ...dynamics import FirstExit, Stepper, integrate
 from ...levy import check_alpha
 from ...sampling import with_replacement
-from .potential import _posint
+from ._potential import _posint
 
 __all__ = ["EscapeTimes", "escape_times"]
 

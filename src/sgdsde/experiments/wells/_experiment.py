@@ -18,12 +18,23 @@ import torch
 from ...levy import symmetric_stable
 from ...noise import sample_batch_grads
 from ..record import ExperimentConfig, Record, Timer, make_record, resolve_device
-from .escape import escape_times
-from .fit import StableFit, fit_stable
-from .laws import gaussian_mean_exit_time, levy_mean_exit_time
-from .potential import DoubleWell, WellProblem, well_problem
+from ._escape import escape_times
+from ._fit import StableFit, fit_stable
+from ._laws import gaussian_mean_exit_time, levy_mean_exit_time
+from ._potential import DoubleWell, WellProblem, well_problem
 
-__all__ = ["Config", "PROFILES", "run", "heavy_data", "fits_of", "check_escape", "METHODS"]
+__all__ = [
+    "Config",
+    "PROFILES",
+    "run",
+    "heavy_data",
+    "fits_of",
+    "alpha_separation",
+    "kramers_pairs",
+    "kramers_sigma2_max",
+    "check_escape",
+    "METHODS",
+]
 
 #: The three dynamics compared, in the order of the record's tables.
 METHODS = ("SGD", "Gaussian SDE", "Lévy SDE")
@@ -95,11 +106,22 @@ def heavy_data(cfg: Config, device=None) -> WellProblem:
     return WellProblem(DoubleWell(1.0, 1.0), a.to(resolve_device(device)))
 
 
+def _alpha_se(xi: torch.Tensor, parts: int = 10) -> float:
+    """Standard error of the fitted α̂ from ``parts`` disjoint blocks: sd(α̂_block)/√parts (each
+    block has 1/parts of the samples, so its SE is √parts times the full one); nan below 100
+    samples per block."""
+    m = xi.numel() // parts
+    if m < 100:
+        return math.nan
+    a = torch.tensor([fit_stable(xi[i * m : (i + 1) * m]).alpha for i in range(parts)])
+    return float(a.std()) / math.sqrt(parts)
+
+
 def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
     """Run the escape-time comparison of ``config``; the record's ``results`` hold
 
-    ``sigma2`` (Σ_emp of the heavy and light data), ``fits`` (α̂, scale, variance of SGD's noise
-    per data set and batch size), ``grid`` ([h, η, B] per configuration), ``eps_gaussian``,
+    ``sigma2`` (Σ_emp of the heavy and light data), ``fits`` (α̂ with its block standard error
+    ``alpha_se``, scale, variance of SGD's noise per data set and batch size), ``grid`` ([h, η, B] per configuration), ``eps_gaussian``,
     ``eps_levy``, ``alpha_levy``, ``mean_steps`` / ``se_steps`` (per method, in SGD steps;
     ``inf`` where nothing escaped), ``theory_steps`` (exact Gaussian MFPT, first-order Lévy law)
     and ``control`` (light-tailed data: SGD and Gaussian SDE means and SEs).
@@ -134,12 +156,14 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
             for B in sorted(set(cfg.batches) | {2}):
                 draws = sample_batch_grads(prob, prob.theta0, B, cfg.noise_draws, seed=cfg.seed + B)
                 xi = prob.grad(prob.theta0) - draws
-                f = fit_stable(xi.flatten().cpu())
+                xi = xi.flatten().cpu()
+                f = fit_stable(xi)
                 fits[name][str(B)] = {
                     "alpha": f.alpha,
                     "scale": f.scale,
                     "variance": f.variance,
                     "n": f.n,
+                    "alpha_se": _alpha_se(xi),
                 }
         grid = list(itertools.product(cfg.depths, cfg.lrs, cfg.batches))
         h_g, eta_g, B_g = ([g[i] for g in grid] for i in range(3))
@@ -217,10 +241,78 @@ def fits_of(record: Record) -> dict[tuple[str, int], StableFit]:
     1.5
     """
     return {
-        (name, int(B)): StableFit(**f)
+        (name, int(B)): StableFit(**{k: f[k] for k in ("alpha", "scale", "variance", "n")})
         for name, per_b in record.results["fits"].items()
         for B, f in per_b.items()
     }
+
+
+def alpha_separation(record: Record, *, k: float = 5.0) -> dict:
+    """Does the fitted α̂ at B = 1 separate the data sets by ``k`` block SEs: heavy
+    α̂ + k·SE < 1.8 and light α̂ − k·SE > 1.9 (light α̂ is clipped at 2)?
+
+    Examples
+    --------
+    >>> f = {"heavy": {"1": {"alpha": 1.5, "alpha_se": 0.01}},
+    ...      "light": {"1": {"alpha": 2.0, "alpha_se": 0.0}}}
+    >>> alpha_separation(Record("wells", {}, {"fits": f}, seed=0))["separated"]
+    True
+    """
+    h, li = record.results["fits"]["heavy"]["1"], record.results["fits"]["light"]["1"]
+    return {
+        "heavy_upper": h["alpha"] + k * h["alpha_se"],
+        "light_lower": li["alpha"] - k * li["alpha_se"],
+        "separated": bool(
+            h["alpha"] + k * h["alpha_se"] < 1.8 < 1.9 < li["alpha"] - k * li["alpha_se"]
+        ),
+    }
+
+
+def kramers_pairs(config: Config | dict, sigma2: float, *, log_ratio: float = 1.5) -> int:
+    """How many (η, B) pairs of ``config`` put the Gaussian SDE with ε² = ησ²/B in its Kramers
+    regime: its exact mean first-passage time grows by at least e^``log_ratio`` from the lowest to
+    the highest barrier. Decreasing in ``sigma2`` (more noise, less depth dependence).
+
+    Examples
+    --------
+    >>> kramers_pairs(Config(), 10.0) >= kramers_pairs(Config(), 100.0)
+    True
+    """
+    c = config.to_dict() if isinstance(config, Config) else config
+    h0, h1 = min(c["depths"]), max(c["depths"])
+    n = 0
+    for eta, B in itertools.product(c["lrs"], c["batches"]):
+        eps = math.sqrt(eta * sigma2 / B)
+        t0 = gaussian_mean_exit_time(DoubleWell(h0), eps, points=4001)
+        t1 = gaussian_mean_exit_time(DoubleWell(h1), eps, points=4001)
+        n += math.log(t1 / t0) >= log_ratio
+    return n
+
+
+def kramers_sigma2_max(config: Config | dict, need: int = 2, *, log_ratio: float = 1.5) -> float:
+    """The largest Σ_emp at which at least ``need`` pairs stay in the Kramers regime
+    (:func:`kramers_pairs`), by bisection on log Σ_emp (relative precision 1e-2) from the level
+    where the deepest barrier is 150 noise units (2h/ε² = 300) up to 10⁴ times that; 0 if none.
+
+    Examples
+    --------
+    >>> s = kramers_sigma2_max(Config())
+    >>> kramers_pairs(Config(), 0.98 * s) >= 2 > kramers_pairs(Config(), 1.02 * s)
+    True
+    """
+    c = config.to_dict() if isinstance(config, Config) else config
+    h1 = max(c["depths"])
+    lo = max(2 * h1 * B / (eta * 300) for eta, B in itertools.product(c["lrs"], c["batches"]))
+    hi = 1e4 * lo
+    if kramers_pairs(config, lo, log_ratio=log_ratio) < need:
+        return 0.0
+    while hi / lo > 1.01:
+        mid = math.sqrt(lo * hi)
+        if kramers_pairs(config, mid, log_ratio=log_ratio) >= need:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def check_escape(record: Record, *, k: float = 5.0, kramers_log_ratio: float = 1.5) -> dict:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 import torch
 
 from ..record import Record, make_record, resolve_device
-from .config import PROFILES, GrokConfig
-from .data import modular_addition_data
-from .models import _ce, build_model
-from .noise import noise_statistics
+from ._config import PROFILES, GrokConfig
+from ._data import modular_addition_data
+from ._models import _ce, build_model
+from ._noise import noise_statistics
 
-__all__ = ["train", "run", "summarize", "check_grokking"]
+__all__ = ["train", "run", "summarize", "check_grokking", "load_run"]
 
 
 @dataclass
@@ -301,3 +301,36 @@ def check_grokking(record: dict | Record, *, acc: float = 0.99, loss: float = 1.
         "grokked": s["t_test_loss"] is not None,
         "delayed": s["gap"] is not None and s["gap"] > 0,
     }
+
+
+def load_run(path) -> dict:
+    """A recorded run as the dict of :func:`train` (``config``, ``device``, ``wall_s``,
+    ``steps_run``, ``history``, ...): from a :class:`~sgdsde.experiments.record.Record` JSON written
+    by ``python -m sgdsde.experiments grokking`` or from an older record (the dict itself).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> cfg = GrokConfig.profile("ci", steps=2, log_every=1, noise_every=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = os.path.join(d, "r.json")
+    ...     _ = run(cfg).to_json(p)
+    ...     r = load_run(p)
+    >>> r["history"]["step"], r["config"]["steps"], r["device"]
+    ([0, 1, 2], 2, 'cpu')
+    """
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        d = json.load(f)
+    if "results" in d and "experiment" in d:
+        rec = Record.from_json(json.dumps(d))
+        return {
+            **rec.results,
+            "config": rec.config,
+            "device": rec.device,
+            "wall_s": rec.wall_s,
+            "torch": rec.torch_version,
+            "git_commit": rec.git_commit,
+        }
+    return d

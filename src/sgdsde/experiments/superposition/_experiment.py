@@ -15,7 +15,7 @@ import torch
 
 from ...stats import mean_se
 from ..record import ExperimentConfig, Record, Timer, make_record, resolve_device
-from .model import geometry, train_toy_models
+from ._model import geometry, train_toy_models
 
 __all__ = ["Config", "PROFILES", "run", "check_superposition"]
 

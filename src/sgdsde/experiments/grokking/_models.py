@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 if TYPE_CHECKING:
-    from .config import GrokConfig
+    from ._config import GrokConfig
 
 __all__ = ["ModAddMLP", "OneLayerTransformer", "build_model"]
 
