@@ -201,6 +201,7 @@ def escape_times(
     >>> e = escape_times("gaussian", lr=0.01, depth=0.5, eps=[1.0, 0.8], chains=64, max_steps=20000)
     >>> e.steps.shape, bool((e.escaped == 64).all())
     (torch.Size([2, 64]), True)
+    >>> from sgdsde.experiments.wells import DoubleWell, gaussian_mean_exit_time
     >>> tau = gaussian_mean_exit_time(DoubleWell(depth=0.5), 1.0)
     >>> m, se = e.mean_time()
     >>> abs(float(m[0]) - tau) < 5 * float(se[0]) + 0.1 * tau

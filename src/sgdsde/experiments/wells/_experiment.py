@@ -248,24 +248,33 @@ def fits_of(record: Record) -> dict[tuple[str, int], StableFit]:
 
 
 def alpha_separation(record: Record, *, k: float = 5.0) -> dict:
-    """Does the fitted α̂ at B = 1 separate the data sets by ``k`` block SEs: heavy
-    α̂ + k·SE < 1.8 and light α̂ − k·SE > 1.9 (light α̂ is clipped at 2)?
+    """Is SGD's noise at B = 1 detectably heavy-tailed for the heavy data and not for the light?
+
+    With the block standard errors ``alpha_se``: ``heavy_tailed``: heavy α̂ + k·SE < 2;
+    ``light_gaussian``: light α̂ + k·SE ≥ 2 (not detectably below the Gaussian value; α̂ is clipped
+    at 2); ``different``: light α̂ − heavy α̂ > k·√(SE² + SE²); ``separated``: all three.
 
     Examples
     --------
     >>> f = {"heavy": {"1": {"alpha": 1.5, "alpha_se": 0.01}},
-    ...      "light": {"1": {"alpha": 2.0, "alpha_se": 0.0}}}
-    >>> alpha_separation(Record("wells", {}, {"fits": f}, seed=0))["separated"]
-    True
+    ...      "light": {"1": {"alpha": 1.98, "alpha_se": 0.02}}}
+    >>> c = alpha_separation(Record("wells", {}, {"fits": f}, seed=0))
+    >>> c["heavy_tailed"], c["light_gaussian"], c["different"], c["separated"]
+    (True, True, True, True)
     """
     h, li = record.results["fits"]["heavy"]["1"], record.results["fits"]["light"]["1"]
-    return {
-        "heavy_upper": h["alpha"] + k * h["alpha_se"],
-        "light_lower": li["alpha"] - k * li["alpha_se"],
-        "separated": bool(
-            h["alpha"] + k * h["alpha_se"] < 1.8 < 1.9 < li["alpha"] - k * li["alpha_se"]
-        ),
+    hu, lu = h["alpha"] + k * h["alpha_se"], li["alpha"] + k * li["alpha_se"]
+    z = (li["alpha"] - h["alpha"]) / math.hypot(h["alpha_se"], li["alpha_se"])
+    out = {
+        "heavy_upper": hu,
+        "light_upper": lu,
+        "z_difference": z,
+        "heavy_tailed": bool(hu < 2.0),
+        "light_gaussian": bool(lu >= 2.0),
+        "different": bool(z > k),
     }
+    out["separated"] = out["heavy_tailed"] and out["light_gaussian"] and out["different"]
+    return out
 
 
 def kramers_pairs(config: Config | dict, sigma2: float, *, log_ratio: float = 1.5) -> int:

@@ -40,6 +40,7 @@ def fit_stable(x: torch.Tensor, *, k1: int | None = None, alpha_max: float = 2.0
     Examples
     --------
     >>> g = torch.Generator().manual_seed(0)
+    >>> from sgdsde.levy import symmetric_stable
     >>> f = fit_stable(symmetric_stable(1.5, (40_000,), scale=2.0, generator=g))
     >>> abs(f.alpha - 1.5) < 0.1, abs(f.scale - 2.0) < 0.1
     (True, True)
