@@ -35,24 +35,15 @@ Layout
 ------
 ``_potential`` (the loss and the problem), ``_escape`` (the batched escape-time
 simulation), ``_laws`` (exit-time laws), ``_fit`` (the stable fit), ``_experiment``
-(``Config`` → :func:`run` → ``Record`` → :func:`check_escape`). Everything is re-exported here.
+(``Config`` → :func:`run` → ``Record``) and ``_checks`` (:func:`check_escape` and the other
+checks). Everything is re-exported here.
 """
 
 from __future__ import annotations
 
+from ._checks import alpha_separation, check_escape, fits_of, kramers_pairs, kramers_sigma2_max
 from ._escape import EscapeTimes, escape_times
-from ._experiment import (
-    METHODS,
-    PROFILES,
-    Config,
-    alpha_separation,
-    check_escape,
-    fits_of,
-    heavy_data,
-    kramers_pairs,
-    kramers_sigma2_max,
-    run,
-)
+from ._experiment import METHODS, PROFILES, Config, heavy_data, run
 from ._fit import StableFit, fit_stable
 from ._laws import gaussian_mean_exit_time, kramers_time, levy_mean_exit_time, levy_measure_constant
 from ._potential import DoubleWell, WellProblem, well_problem
