@@ -304,9 +304,7 @@ SRC = FsPath(__file__).resolve().parents[1] / "src" / "sgdsde"
 STATE = {"theta", "th", "x", "W", "w", "b", "v", "state", "params", "y"}
 #: Loops known to remain outside the core, with the reason; the test fails once one is gone, so
 #: that this list only shrinks. (Chapters are not scanned yet: they are migrated later.)
-PENDING = {
-    "experiments/superposition.py": "its own SGD/Adam loop on toy models (issue 14 item 1, not yet migrated)",
-}
+PENDING: dict[str, str] = {}
 
 
 def _step_loops(tree):

@@ -252,8 +252,8 @@ def train_toy_models(
         disable=None if progress is None else not progress,
     )
     for k in range(1, steps + 1):
-        x = feature_batch(batch_size, dens, n, generator=gen)
-        loss, dW, db = toy_grads(W, b, x, imp)
+        xb = feature_batch(batch_size, dens, n, generator=gen)
+        loss, dW, db = toy_grads(W, b, xb, imp)
         if k == 1 or k % record_every == 0 or k == steps:
             if not bool(torch.isfinite(W).all()):
                 raise FloatingPointError(
