@@ -17,6 +17,7 @@ from sgdsde.experiments import deep_linear as dl
 from sgdsde.experiments import grokking as gk
 from sgdsde.experiments import superposition as sp_
 from sgdsde.experiments import wells
+from sgdsde.experiments.wells._escape import _stable_alpha_tensor
 from sgdsde.levy import symmetric_stable, tail_index_mohammadi
 from sgdsde.problems import DeepLinearNetwork
 from sgdsde.stats import assert_within_se, false_failure_prob
@@ -47,14 +48,14 @@ def test_well_problem_is_a_problem_with_additive_noise():
 def test_stable_alpha_tensor_matches_levy_sampler_in_law():
     g = torch.Generator().manual_seed(0)
     a = torch.full((40_000,), 1.3, dtype=torch.float64)
-    x = wells._stable_alpha_tensor(a, g)
+    x = _stable_alpha_tensor(a, g)
     y = symmetric_stable(1.3, (40_000,), generator=torch.Generator().manual_seed(1))
     # compare the empirical characteristic functions at u = 0.5, 1: e^{-|u|^α}; SE ≤ 1/√N (|cos| ≤ 1),
     # 5 checks at 5 SE: false-failure odds ≤ false_failure_prob(5, 5) ≈ 2.9e-6
     for u in (0.5, 1.0):
         for s in (x, y):
             assert abs(float(torch.cos(u * s).mean()) - math.exp(-u ** 1.3)) < 5 / math.sqrt(40_000)
-    c = wells._stable_alpha_tensor(torch.ones(20_000, dtype=torch.float64), g)   # Cauchy
+    c = _stable_alpha_tensor(torch.ones(20_000, dtype=torch.float64), g)   # Cauchy
     assert abs(float((c.abs() < 1).double().mean()) - 0.5) < 5 * 0.5 / math.sqrt(20_000)
 
 
@@ -199,31 +200,37 @@ def test_geometry_of_a_pentagon():
     assert float(g["dims_per_feature"]) == pytest.approx(0.4)
 
 
-def test_hand_written_adam_matches_torch_adam():
-    """train_toy_models' Adam = torch.optim.Adam on the same batches (kills a missing bias correction).
+def test_toy_models_adam_matches_reference_torch_adam():
+    """train_toy_models' Adam = a reference torch.optim.Adam run on autograd gradients.
 
-    float64, W0 given (so the generator draws only the batches, in the same order as below),
-    β = (0.9, 0.999), ε = 1e-8. The two differ only by rounding (measured: < 1 eps); the tolerance
-    64·eps·steps·max|W| scales with the magnitudes. Without the bias correction the first step alone
-    is 3.2× too large (m/√v = 0.1g/√(0.001g²) instead of sign g).
+    train_toy_models drives torch.optim with the closed-form toy_grads, one parameter group per
+    learning rate (views into the batched W, b); the reference differentiates toy_loss with autograd
+    and steps one torch.optim.Adam. float64, W0 given (so the generator draws only the batches, in
+    the same order as below), β = (0.9, 0.999), ε = 1e-8. The two differ only by rounding; the
+    tolerance 64·eps·steps·max|W| scales with the magnitudes. Kills: a wrong gradient fed to the
+    optimiser, a hand-written Adam without bias correction (its first step alone is 3.2× too large:
+    m/√v = 0.1g/√(0.001g²) instead of sign g), and groups that mix up the instances' learning rates
+    (two instances with different lr below).
     """
     f64 = torch.float64
     n, m, steps, lr = 6, 3, 8, 0.05
     dens = torch.tensor([0.3, 1.0], dtype=f64)
     imp = torch.linspace(1.0, 0.3, n, dtype=f64)
     W0 = 0.5 * torch.randn(2, m, n, generator=torch.Generator().manual_seed(1), dtype=f64)
-    r = sp_.train_toy_models(n, m, dens, importance=imp, steps=steps, batch_size=64, lr=lr,
+    lrs = torch.tensor([lr, 2 * lr], dtype=f64)
+    r = sp_.train_toy_models(n, m, dens, importance=imp, steps=steps, batch_size=64, lr=lrs,
                              optimizer="adam", W0=W0, seed=3, dtype=f64, record_every=1)
     gen = torch.Generator().manual_seed(3)
-    W = W0.clone().requires_grad_(True)
-    b = torch.zeros(2, n, dtype=f64, requires_grad=True)
-    opt = torch.optim.Adam([W, b], lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    Ws = [W0[i].clone().requires_grad_(True) for i in range(2)]
+    bs = [torch.zeros(n, dtype=f64, requires_grad=True) for _ in range(2)]
+    opt = torch.optim.Adam([{"params": [Ws[i], bs[i]], "lr": float(lrs[i])} for i in range(2)],
+                           betas=(0.9, 0.999), eps=1e-8)
     for _ in range(steps):
         x = sp_.feature_batch(64, dens, n, generator=gen)
         opt.zero_grad()
-        sp_.toy_loss(W, b, x, imp).sum().backward()
+        sp_.toy_loss(torch.stack(Ws), torch.stack(bs), x, imp).sum().backward()
         opt.step()
-    W, b = W.detach(), b.detach()
+    W, b = torch.stack(Ws).detach(), torch.stack(bs).detach()
     assert float((W - W0).abs().max()) > 5 * lr                   # the parameters did move
     tol = 64 * torch.finfo(f64).eps * steps * float(W.abs().max())
     torch.testing.assert_close(r.W, W, rtol=0.0, atol=tol)
@@ -303,14 +310,17 @@ def test_noise_statistics_standardises_each_coordinate(seed=5):
     assert 0.5 * 2500 < st["sigma_eigs"][0] < 2.0 * 2500
 
 
-def test_noise_statistics_alpha_two_for_gaussian_like_noise_and_cli(tmp_path):
+def test_grokking_cli_writes_a_record(tmp_path):
+    from sgdsde.experiments.__main__ import main
+
     out = tmp_path / "g.json"
-    rc = gk.main(["--config", "cpu", "--epochs", "20", "--log-every", "10", "--noise-every", "20",
-                  "--device", "cpu", "--out", str(out)])
+    rc = main(["grokking", "--profile", "cpu", "--set", "steps=20", "--set", "log_every=10",
+               "--set", "noise_every=20", "--device", "cpu", "--out", str(out)])
     assert rc == 0
     rec = json.loads(out.read_text())
-    assert rec["device"] == "cpu" and rec["history"]["step"] == [0, 10, 20]
-    assert len(rec["history"]["alpha_norm"]) == 2 and "summary" in rec
+    h = rec["results"]["history"]
+    assert rec["device"] == "cpu" and h["step"] == [0, 10, 20]
+    assert len(h["alpha_norm"]) == 2 and "summary" in rec["results"]
     with pytest.raises(ValueError, match="unknown GrokConfig"):
         gk.train("cpu", stepz=3)
 

@@ -34,9 +34,7 @@ MAX_LINES = 450
 STATE = {"theta", "th", "x", "W", "w", "b", "v", "state", "params", "y", "m", "M", "P", "S", "z"}
 #: Loops known to remain outside the core in src, with the reason; the test fails once one is gone,
 #: so that this list only shrinks.
-PENDING = {
-    "experiments/superposition.py": "its own SGD/Adam loop on toy models (issue 14 item 1, not yet migrated)",
-}
+PENDING: dict[str, str] = {}
 #: Recursions in src that are not a simulation of the dynamics, with the reason (never shrinks).
 ALLOWED = {
     "linear_theory.py": "exact second-moment recursions M_{k+1} = E_k M_k E_kᵀ + …: deterministic "
@@ -248,10 +246,7 @@ def test_the_engine_detector():
 # -- 3. small modules ---------------------------------------------------------------------------
 #: Modules known to be too long, with the reason; the test fails once one is split, so that this
 #: list only shrinks.
-PENDING_SPLIT = {
-    "experiments/grokking.py": "being split into Config → run → Record modules (issue 14 item 4)",
-    "experiments/wells.py": "being split into Config → run → Record modules (issue 14 item 4)",
-}
+PENDING_SPLIT: dict[str, str] = {}
 
 
 def test_no_module_over_max_lines():

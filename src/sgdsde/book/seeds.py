@@ -3,16 +3,22 @@
 Every chapter draws all of its randomness from ``SEED``, set in its ``parameters`` cell as
 ``SEED = page_seed(<default>)``. The environment variable ``BOOK_SEED`` overrides the default, so
 ``make seeds`` (and anyone) can rerun the whole book at other seeds without editing a page.
+
+A chapter's scale profile works the same way: ``PROFILE = page_profile("ci")`` in the
+``parameters`` cell, overridden by the environment variable ``BOOK_PROFILE`` (e.g. ``gpu``); the
+profiles themselves are data in the experiment configs (``sgdsde.experiments``).
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["page_seed", "ENV"]
+__all__ = ["page_seed", "page_profile", "ENV", "PROFILE_ENV"]
 
 #: The environment variable that overrides every page's default seed.
 ENV = "BOOK_SEED"
+#: The environment variable that overrides every page's default scale profile.
+PROFILE_ENV = "BOOK_PROFILE"
 
 
 def page_seed(default: int) -> int:
@@ -41,3 +47,25 @@ def page_seed(default: int) -> int:
     if value < 0:
         raise ValueError(f"{ENV} must be an integer >= 0; got {value}")
     return value
+
+
+def page_profile(default: str = "ci") -> str:
+    """The page's ``PROFILE``: ``default``, or the name in ``$BOOK_PROFILE`` when it is set.
+
+    The name is checked where it is used (``Config.profile`` raises on an unknown profile).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ.pop("BOOK_PROFILE", None) and None
+    >>> page_profile("ci")
+    'ci'
+    >>> os.environ["BOOK_PROFILE"] = " gpu "
+    >>> page_profile("ci")
+    'gpu'
+    >>> del os.environ["BOOK_PROFILE"]
+    """
+    if not isinstance(default, str) or not default:
+        raise ValueError(f"default must be a non-empty str; got {default!r}")
+    raw = os.environ.get(PROFILE_ENV, "").strip()
+    return raw or default

@@ -8,7 +8,17 @@
   instances trained at once, and its feature geometry (notes §4);
 * :mod:`sgdsde.experiments.grokking` — modular addition, an MLP and Nanda et al.'s one-layer
   transformer, a training loop that tracks accuracy, loss, the gradient-noise tail index and the
-  spectrum of Σ (notes §4); also a command-line entry point for the GPU run.
+  spectrum of Σ (notes §4).
+
+Every experiment has the same shape (:mod:`sgdsde.experiments.record`): a frozen ``Config`` with
+every parameter, ``seed`` included, and named scale profiles defined once as data
+(``Config.profile("ci")``, ``Config.profile("gpu", seed=3)``); ``run(config, *, device=None,
+progress=None)`` returning a JSON-serialisable :class:`~sgdsde.experiments.record.Record`; and
+``check_...(record)`` functions returning the numbers a chapter asserts. The registry
+(:mod:`sgdsde.experiments.registry`) names them for the command line::
+
+    python -m sgdsde.experiments NAME [--profile ci|gpu] [--seed N] [--device cpu|cuda]
+                                      [--set field=value ...] [--out record.json]
 
 These modules sit above the core floors (they may import ``problems``, ``sampling``, ``sgd``,
 ``noise``, ``sde``, ``levy``, ``stats``); nothing in the core imports them.

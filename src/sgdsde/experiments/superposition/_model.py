@@ -1,20 +1,4 @@
-"""Elhage et al.'s (2022) toy model of superposition, many instances trained at once.
-
-Model: n features x ∈ [0, 1]ⁿ, a hidden layer of m < n dimensions and a ReLU read-out,
-
-    h = W x,   x̂ = ReLU(WᵀW x + b),   L = E Σ_i I_i (x_i − x̂_i)²,
-
-W ``(m, n)``, b ``(n,)``, importances I_i. Each feature is independently active with probability
-``density`` = 1 − S (S the sparsity), and then uniform on [0, 1]; otherwise 0. Data are fresh every
-step (online SGD: the gradient noise is sampling noise of the batch, its covariance ∝ 1/B).
-
-``instances`` independent models (each with its own density, learning rate and seed) are trained
-in one batched loop with hand-written gradients (checked against autograd in the tests), so a
-whole phase diagram is one run. :func:`geometry` reads off the feature geometry: the norms ‖W_i‖
-(represented or not), the dimensions per feature m/‖W‖_F² and each feature's dimensionality
-D_i = ‖W_i‖⁴ / Σ_j (W_iᵀW_j)² (1 = a dedicated dimension, 1/2 = an antipodal pair, 2/5 = a
-pentagon, …).
-"""
+"""The toy model: feature batches, loss and closed-form gradients, batched training, geometry."""
 
 from __future__ import annotations
 
@@ -172,7 +156,9 @@ def train_toy_models(
     importance : sequence ``(n,)``, default all ones
     steps : int ≥ 1; batch_size : int ≥ 1 (fresh samples each step)
     lr : float or sequence, per instance (> 0)
-    optimizer : ``"sgd"`` (plain SGD: the noise amplitude is η/B) or ``"adam"`` (β = 0.9, 0.999)
+    optimizer : ``"sgd"`` (plain SGD: the noise amplitude is η/B) or ``"adam"`` (β = 0.9, 0.999,
+        ε = 1e-8); both are ``torch.optim`` optimisers fed the closed-form gradients of
+        :func:`toy_grads`, one parameter group per learning rate
     bias : bool, include b
     init_scale : float, W entries N(0, init_scale²) (default Xavier: √(2/(m + n))); b starts at 0
     W0 : Tensor ``(I, m, n)``, optional explicit initial W (overrides init_scale)
@@ -238,11 +224,24 @@ def train_toy_models(
         sc = math.sqrt(2.0 / (m + n)) if init_scale is None else float(init_scale)
         W = sc * torch.randn(I, m, n, generator=gen, dtype=dtype, device=device)
     b = torch.zeros(I, n, dtype=dtype, device=device) if bias else None
+    # torch.optim on the batched instances: one parameter group per run of consecutive instances
+    # sharing a learning rate, each a view into W (and b) so the optimiser updates them in place;
+    # the gradients are the closed-form toy_grads, assigned to the views' .grad
+    runs, a0 = [], 0
+    lr_list = lrs.tolist()
+    for i in range(1, I + 1):
+        if i == I or lr_list[i] != lr_list[a0]:
+            runs.append((a0, i))
+            a0 = i
+    groups = [
+        {"params": [W[a:e]] + ([b[a:e]] if b is not None else []), "lr": lr_list[a]}
+        for a, e in runs
+    ]
+    opt: torch.optim.Optimizer
     if optimizer == "adam":
-        mW, vW = torch.zeros_like(W), torch.zeros_like(W)
-        mb, vb = (torch.zeros_like(b), torch.zeros_like(b)) if b is not None else (None, None)
-        b1, b2, eps = 0.9, 0.999, 1e-8
-    lr_W, lr_b = lrs[:, None, None], lrs[:, None]
+        opt = torch.optim.Adam(groups, lr=lr_list[0], betas=(0.9, 0.999), eps=1e-8)
+    else:
+        opt = torch.optim.SGD(groups, lr=lr_list[0])
     rec_loss, rec_step = [], []
     from tqdm.auto import tqdm
 
@@ -253,8 +252,8 @@ def train_toy_models(
         disable=None if progress is None else not progress,
     )
     for k in range(1, steps + 1):
-        x = feature_batch(batch_size, dens, n, generator=gen)
-        loss, dW, db = toy_grads(W, b, x, imp)
+        xb = feature_batch(batch_size, dens, n, generator=gen)
+        loss, dW, db = toy_grads(W, b, xb, imp)
         if k == 1 or k % record_every == 0 or k == steps:
             if not bool(torch.isfinite(W).all()):
                 raise FloatingPointError(
@@ -262,20 +261,11 @@ def train_toy_models(
                 )
             rec_loss.append(loss.clone())
             rec_step.append(k)
-        if optimizer == "sgd":
-            W -= lr_W * dW
-            if b is not None:
-                b -= lr_b * db
-        else:
-            mW.mul_(b1).add_(dW, alpha=1 - b1)
-            vW.mul_(b2).addcmul_(dW, dW, value=1 - b2)
-            c1, c2 = 1 - b1**k, 1 - b2**k
-            W -= lr_W * (mW / c1) / ((vW / c2).sqrt() + eps)
-            if b is not None:
-                assert mb is not None and vb is not None  # allocated with b
-                mb.mul_(b1).add_(db, alpha=1 - b1)
-                vb.mul_(b2).addcmul_(db, db, value=1 - b2)
-                b -= lr_b * (mb / c1) / ((vb / c2).sqrt() + eps)
+        for (a, e), g in zip(runs, opt.param_groups):
+            g["params"][0].grad = dW[a:e]
+            if db is not None:
+                g["params"][1].grad = db[a:e]
+        opt.step()
         if k % 100 == 0:
             bar.update(100)
     bar.close()
