@@ -202,9 +202,8 @@ def test_a_page_outside_the_toc_checks_nothing(toy_book: Path):
         ('claim("eq-999", verdict="holds")', "not in the registry"),
         ('claim("eq-1", verdict="true")', "is not one of"),
         ('claim("eq-1", verdict="wrong")', "needs note="),
-        ('claim("eq-1", "holds")', "one line with literal strings"),
-        ('cid = "eq-1"\nclaim(cid, verdict="holds")', "one line with literal strings"),
-        ('claim(\n    "eq-1",\n    verdict="holds",\n)', "one line with literal strings"),
+        ('claim("eq-1", "holds")', "with literal strings"),
+        ('cid = "eq-1"\nclaim(cid, verdict="holds")', "with literal strings"),
         ('for c in ["eq-1"]:\n    claim(c, verdict="holds")', "outside loops"),
         ('if True:\n    claim("eq-1", verdict="holds")', "outside loops"),
         ('claim("eq-1", verdict="holds", show=False)', "no anchor"),
@@ -216,6 +215,12 @@ def test_a_page_outside_the_toc_checks_nothing(toy_book: Path):
 def test_unreadable_or_invalid_calls_are_reported(cell: str, message: str):
     checks, problems = ledger.parse_text(f"# T\n```{{code-cell}} ipython3\n{cell}\n```\n", page="p")
     assert checks == [] and len(problems) >= 1 and message in problems[0], problems
+
+
+def test_a_claim_may_span_lines_to_fit_the_text_column():
+    cell = 'claim(\n    "eq-1",\n    verdict="holds",\n    note="wrapped at 88 characters",\n)'
+    checks, problems = ledger.parse_text(f"# T\n```{{code-cell}} ipython3\n{cell}\n```\n", page="p")
+    assert problems == [] and [(c.id, c.verdict, c.line) for c in checks] == [("eq-1", "holds", 3)]
 
 
 def test_prose_comments_and_other_fences_are_not_calls():

@@ -1,7 +1,7 @@
 """Build the claims ledger from the chapters' sources: which cell checks which claim of the notes.
 
-Every checking cell of a chapter calls :func:`sgdsde.book.claims.claim` on one line with literal
-strings, ``claim("eq-7", verdict="holds", note="...")``. This module finds those calls *statically*
+Every checking cell of a chapter calls :func:`sgdsde.book.claims.claim` with literal strings (it may
+span lines), ``claim("eq-7", verdict="holds", note="...")``. This module finds those calls *statically*
 in the MyST sources (``chapters/*.md``) of the pages listed in ``_toc.yml``, without running
 anything, and joins them with the registry (``sgdsde/book/data/claims.csv``) into one ledger row per
 claim. Each call gets the anchor that :func:`~sgdsde.book.claims.claim` renders in the cell's output
