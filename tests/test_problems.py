@@ -504,3 +504,22 @@ def test_shifted_bad_inputs():
         P.ShiftedLoss(lambda t: t.sum(-1), c, features=lambda t: t)
     with pytest.raises(ValueError, match="H must have shape"):
         P.ShiftedLoss.quadratic(torch.eye(3, dtype=f64), c)
+
+
+# --- binary_cross_entropy -----------------------------------------------------------------------
+
+
+def test_binary_cross_entropy_matches_torch_and_logistic_gradient():
+    g = torch.Generator().manual_seed(1)
+    z = 3 * torch.randn(50, 1, generator=g, dtype=torch.float64)
+    t = (torch.rand(50, generator=g, dtype=torch.float64) < 0.5).to(torch.float64)
+    ours = torch.stack([P.binary_cross_entropy(z[i], t[i]) for i in range(50)])
+    ref = nn.functional.binary_cross_entropy_with_logits(z[:, 0], t, reduction="none")
+    assert torch.allclose(ours, ref, rtol=1e-12, atol=1e-14 * float(ref.abs().max()))
+    torch.manual_seed(0)
+    X = torch.randn(16, 1, generator=g, dtype=torch.float64)
+    m = P.TorchModel(nn.Linear(1, 1), P.binary_cross_entropy, X, t[:16])
+    th = torch.tensor([0.3, -0.2], dtype=torch.float64)        # (weight, bias)
+    r = torch.sigmoid(X[:, 0] * th[0] + th[1]) - t[:16]           # ∂ℓ/∂z = σ(z) − t
+    g_exact = torch.stack([(r * X[:, 0]).mean(), r.mean()])
+    assert torch.allclose(m.grad(th), g_exact, rtol=1e-10, atol=0)

@@ -37,3 +37,7 @@ __all__ = [
     "digits_mlp",
 ]
 _ce = _ce  # re-exported private name used by older tests
+
+from .torch_model import binary_cross_entropy  # noqa: E402
+
+__all__ += ["binary_cross_entropy"]
