@@ -523,3 +523,27 @@ def test_binary_cross_entropy_matches_torch_and_logistic_gradient():
     r = torch.sigmoid(X[:, 0] * th[0] + th[1]) - t[:16]           # ∂ℓ/∂z = σ(z) − t
     g_exact = torch.stack([(r * X[:, 0]).mean(), r.mean()])
     assert torch.allclose(m.grad(th), g_exact, rtol=1e-10, atol=0)
+
+
+# --- from_potential -----------------------------------------------------------------------------
+
+
+def test_from_potential_double_well_matches_torch_model_trick_and_rejects_non_fields():
+    from sgdsde.potentials import QuarticDoubleWell
+
+    g = torch.Generator().manual_seed(2)
+    c = torch.randn(12, 1, generator=g, dtype=torch.float64)
+    dw = P.from_potential(QuarticDoubleWell(), c)
+    torch.manual_seed(0)
+    ref = P.TorchModel(nn.Linear(1, 1, bias=False),
+                       lambda out, t: (out**4 / 4 - out**2 / 2 - t * out).sum(),
+                       torch.ones(12, 1, dtype=torch.float64), c)
+    th = torch.linspace(-2, 2, 5, dtype=torch.float64)[:, None]
+    idx = torch.randint(0, 12, (5, 3), generator=g)
+    for a, b in ((dw.per_sample_grads(th), ref.per_sample_grads(th)),
+                 (dw.grad(th), ref.grad(th)), (dw.batch_grad(th, idx), ref.batch_grad(th, idx)),
+                 (dw.per_sample_losses(th), ref.per_sample_losses(th))):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-12 * float(b.abs().max()))
+    assert torch.allclose(dw.hessian(th[1]), 3 * th[1] ** 2 - 1)
+    with pytest.raises(TypeError, match="potential must"):
+        P.from_potential(lambda x: -x, c)

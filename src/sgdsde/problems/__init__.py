@@ -41,3 +41,7 @@ _ce = _ce  # re-exported private name used by older tests
 from .torch_model import binary_cross_entropy  # noqa: E402
 
 __all__ += ["binary_cross_entropy"]
+
+from .shifted import from_potential  # noqa: E402
+
+__all__ += ["from_potential"]
