@@ -547,3 +547,21 @@ def test_from_potential_double_well_matches_torch_model_trick_and_rejects_non_fi
     assert torch.allclose(dw.hessian(th[1]), 3 * th[1] ** 2 - 1)
     with pytest.raises(TypeError, match="potential must"):
         P.from_potential(lambda x: -x, c)
+
+
+# --- quadratic_variance_loss --------------------------------------------------------------------
+
+
+def test_quadratic_variance_loss_has_exact_state_dependent_noise():
+    from sgdsde.noise import empirical_covariance
+
+    g = torch.Generator().manual_seed(4)
+    c = torch.randn(40, 1, generator=g, dtype=torch.float64)
+    c = (c - c.mean()) / c.std(correction=0)
+    q = P.quadratic_variance_loss(1.5, 1.0, 0.7, c)
+    th = torch.linspace(-1.5, 1.5, 7, dtype=torch.float64)[:, None]
+    assert torch.allclose(q.grad(th), 1.5 * th, rtol=1e-12, atol=1e-12)
+    S = empirical_covariance(q, th)[:, 0, 0]
+    assert torch.allclose(S, 1.0 + 0.7 * th[:, 0] ** 2, rtol=1e-12)
+    with pytest.raises(ValueError, match="s1 must"):
+        P.quadratic_variance_loss(1.0, 1.0, 0.0, c)

@@ -45,3 +45,7 @@ __all__ += ["binary_cross_entropy"]
 from .shifted import from_potential  # noqa: E402
 
 __all__ += ["from_potential"]
+
+from .shifted import quadratic_variance_loss  # noqa: E402
+
+__all__ += ["quadratic_variance_loss"]

@@ -302,3 +302,56 @@ def from_potential(potential: Any, shifts: torch.Tensor) -> ShiftedLoss:
 
 
 __all__ += ["from_potential"]
+
+
+# --- a loss whose gradient noise has variance s₀ + s₁θ² (multiplicative, exactly) ----------------
+
+
+def quadratic_variance_loss(h: float, s0: float, s1: float, shifts: torch.Tensor) -> ShiftedLoss:
+    """ℓ_i(θ) = hθ²/2 − c_i F(θ) with F′(θ) = √(s₀ + s₁θ²), coordinate-wise.
+
+    With shifts c_i of mean 0 and variance 1 (per coordinate), L_n = h|θ|²/2 and the gradient noise
+    g_i − g_n = −c_i F′(θ) has the exact variance Σ(θ) = s₀ + s₁θ² (diagonal, per coordinate): the
+    simplest loss with multiplicative, state-dependent noise. F(θ) = (θ/2)√(s₀ + s₁θ²) +
+    s₀/(2√s₁)·asinh(θ√(s₁/s₀)).
+
+    Parameters
+    ----------
+    h : float > 0, the curvature
+    s0, s1 : float > 0, the noise variance at θ = 0 and its growth
+    shifts : Tensor ``(n, d)`` (or ``(n,)``), floating: the c_i
+
+    Returns
+    -------
+    ShiftedLoss
+
+    Examples
+    --------
+    >>> c = torch.tensor([-1.0, 1.0], dtype=torch.float64)
+    >>> q = quadratic_variance_loss(1.0, 1.0, 0.5, c)
+    >>> th = torch.tensor([2.0], dtype=torch.float64)
+    >>> q.per_sample_grads(th).squeeze(-1)                  # hθ ∓ √(1 + 0.5·4) = 2 ∓ √3
+    tensor([3.7321, 0.2679], dtype=torch.float64)
+    """
+    for name, v in (("h", h), ("s0", s0), ("s1", s1)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    h_, s0_, s1_ = float(h), float(s0), float(s1)
+    r = (s1_ / s0_) ** 0.5
+    k = s0_ / (2 * s1_**0.5)
+
+    def f(th: torch.Tensor) -> torch.Tensor:
+        return 0.5 * h_ * (th**2).sum(-1)
+
+    def g(th: torch.Tensor) -> torch.Tensor:
+        return h_ * th
+
+    def F(th: torch.Tensor) -> torch.Tensor:
+        return th / 2 * torch.sqrt(s0_ + s1_ * th**2) + k * torch.asinh(th * r)
+
+    t = check_tensor("shifts", shifts)
+    d = 1 if t.ndim == 1 else int(t.shape[-1])
+    return ShiftedLoss(f, shifts, grad=g, features=F, d=d)
+
+
+__all__ += ["quadratic_variance_loss"]
