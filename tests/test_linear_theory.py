@@ -162,3 +162,21 @@ def test_sharpness_torch_model_and_warm_start():
         N.sharpness(p, p.theta0, iters=0)
     with pytest.raises(ValueError, match="v0"):
         N.sharpness(p, p.theta0, v0=torch.zeros(2, dtype=f64))
+
+
+# --- discrete_lyapunov --------------------------------------------------------------------------
+
+
+def test_discrete_lyapunov_fixed_point_and_errors():
+    g = torch.Generator().manual_seed(3)
+    A = 0.3 * torch.randn(3, 3, generator=g, dtype=torch.float64)
+    L = torch.randn(3, 3, generator=g, dtype=torch.float64)
+    Q = L @ L.T
+    S = lt.discrete_lyapunov(A, Q)
+    res = S - A @ S @ A.T - Q
+    assert float(res.abs().max()) < 1e3 * torch.finfo(torch.float64).eps * float(S.abs().max())
+    assert torch.allclose(S, S.T) and bool((torch.linalg.eigvalsh(S) > 0).all())
+    with pytest.raises(ValueError, match="spectral radius"):
+        lt.discrete_lyapunov(2 * torch.eye(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="share shape"):
+        lt.discrete_lyapunov(0.5 * torch.eye(2, dtype=torch.float64), torch.eye(3, dtype=torch.float64))

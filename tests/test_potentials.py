@@ -56,3 +56,28 @@ def test_bad_drift_and_scale_name_the_argument():
         as_drift("not a drift")
     with pytest.raises(ValueError, match="scale"):
         QuarticDoubleWell(scale=0.0)
+
+
+# --- QuadraticVariance --------------------------------------------------------------------------
+
+
+def test_quadratic_variance_values_std_and_errors():
+    import pytest
+    import torch
+
+    from sgdsde.potentials import QuadraticVariance
+
+    Q = torch.tensor([[8.0, 0.0], [0.0, 24.0]], dtype=torch.float64)
+    a = QuadraticVariance(2.0, Q)
+    x = torch.tensor([[0.1, -0.2], [0.0, 0.0]], dtype=torch.float64)
+    want = 2 * (1 + 8 * x[:, 0] ** 2 + 24 * x[:, 1] ** 2)
+    assert torch.allclose(a(x), want[:, None, None] * torch.eye(2, dtype=torch.float64))
+    assert torch.allclose(a.std()(x), want.sqrt()[:, None].expand(2, 2))
+    X, Y = torch.zeros(3, 4, dtype=torch.float64), torch.ones(3, 4, dtype=torch.float64)
+    assert a.on_grid(X, Y).shape == (3, 4, 2, 2)
+    with pytest.raises(ValueError, match="scale"):
+        QuadraticVariance(0.0, Q)
+    with pytest.raises(ValueError, match="semi-definite"):
+        QuadraticVariance(1.0, -Q)
+    with pytest.raises(ValueError, match="symmetric"):
+        QuadraticVariance(1.0, torch.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=torch.float64))

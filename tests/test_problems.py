@@ -504,3 +504,64 @@ def test_shifted_bad_inputs():
         P.ShiftedLoss(lambda t: t.sum(-1), c, features=lambda t: t)
     with pytest.raises(ValueError, match="H must have shape"):
         P.ShiftedLoss.quadratic(torch.eye(3, dtype=f64), c)
+
+
+# --- binary_cross_entropy -----------------------------------------------------------------------
+
+
+def test_binary_cross_entropy_matches_torch_and_logistic_gradient():
+    g = torch.Generator().manual_seed(1)
+    z = 3 * torch.randn(50, 1, generator=g, dtype=torch.float64)
+    t = (torch.rand(50, generator=g, dtype=torch.float64) < 0.5).to(torch.float64)
+    ours = torch.stack([P.binary_cross_entropy(z[i], t[i]) for i in range(50)])
+    ref = nn.functional.binary_cross_entropy_with_logits(z[:, 0], t, reduction="none")
+    assert torch.allclose(ours, ref, rtol=1e-12, atol=1e-14 * float(ref.abs().max()))
+    torch.manual_seed(0)
+    X = torch.randn(16, 1, generator=g, dtype=torch.float64)
+    m = P.TorchModel(nn.Linear(1, 1), P.binary_cross_entropy, X, t[:16])
+    th = torch.tensor([0.3, -0.2], dtype=torch.float64)        # (weight, bias)
+    r = torch.sigmoid(X[:, 0] * th[0] + th[1]) - t[:16]           # ∂ℓ/∂z = σ(z) − t
+    g_exact = torch.stack([(r * X[:, 0]).mean(), r.mean()])
+    assert torch.allclose(m.grad(th), g_exact, rtol=1e-10, atol=0)
+
+
+# --- from_potential -----------------------------------------------------------------------------
+
+
+def test_from_potential_double_well_matches_torch_model_trick_and_rejects_non_fields():
+    from sgdsde.potentials import QuarticDoubleWell
+
+    g = torch.Generator().manual_seed(2)
+    c = torch.randn(12, 1, generator=g, dtype=torch.float64)
+    dw = P.from_potential(QuarticDoubleWell(), c)
+    torch.manual_seed(0)
+    ref = P.TorchModel(nn.Linear(1, 1, bias=False),
+                       lambda out, t: (out**4 / 4 - out**2 / 2 - t * out).sum(),
+                       torch.ones(12, 1, dtype=torch.float64), c)
+    th = torch.linspace(-2, 2, 5, dtype=torch.float64)[:, None]
+    idx = torch.randint(0, 12, (5, 3), generator=g)
+    for a, b in ((dw.per_sample_grads(th), ref.per_sample_grads(th)),
+                 (dw.grad(th), ref.grad(th)), (dw.batch_grad(th, idx), ref.batch_grad(th, idx)),
+                 (dw.per_sample_losses(th), ref.per_sample_losses(th))):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-12 * float(b.abs().max()))
+    assert torch.allclose(dw.hessian(th[1]), 3 * th[1] ** 2 - 1)
+    with pytest.raises(TypeError, match="potential must"):
+        P.from_potential(lambda x: -x, c)
+
+
+# --- quadratic_variance_loss --------------------------------------------------------------------
+
+
+def test_quadratic_variance_loss_has_exact_state_dependent_noise():
+    from sgdsde.noise import empirical_covariance
+
+    g = torch.Generator().manual_seed(4)
+    c = torch.randn(40, 1, generator=g, dtype=torch.float64)
+    c = (c - c.mean()) / c.std(correction=0)
+    q = P.quadratic_variance_loss(1.5, 1.0, 0.7, c)
+    th = torch.linspace(-1.5, 1.5, 7, dtype=torch.float64)[:, None]
+    assert torch.allclose(q.grad(th), 1.5 * th, rtol=1e-12, atol=1e-12)
+    S = empirical_covariance(q, th)[:, 0, 0]
+    assert torch.allclose(S, 1.0 + 0.7 * th[:, 0] ** 2, rtol=1e-12)
+    with pytest.raises(ValueError, match="s1 must"):
+        P.quadratic_variance_loss(1.0, 1.0, 0.0, c)

@@ -194,3 +194,27 @@ def test_lr_accepts_numpy_and_tensor_scalars(prob):
     a = sgd.run(prob, None, 0.1, None, 5)
     for lr in (np.float32(0.1), torch.tensor(0.1, dtype=f64), lambda k: np.float64(0.1)):
         torch.testing.assert_close(sgd.run(prob, None, lr, None, 5).theta, a.theta, rtol=1e-6, atol=1e-9)
+
+
+# --- gradient_flow ------------------------------------------------------------------------------
+
+
+def test_gradient_flow_matches_linear_closed_form_and_rejects_bad_input():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(20, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(20, generator=g, dtype=torch.float64)
+    p = P.LinearRegression(X, y)
+    th0 = torch.ones(3, dtype=torch.float64)
+    H = X.T @ X / 20
+    exact = p.minimizer() + torch.linalg.matrix_exp(-1.5 * H) @ (th0 - p.minimizer())
+    th = sgd.gradient_flow(p, th0, 1.5)
+    scale = float(exact.abs().max())
+    assert torch.allclose(th, exact, rtol=0, atol=1e-8 * scale)
+    with pytest.raises(ValueError, match="T must"):
+        sgd.gradient_flow(p, th0, 0.0)
+    with pytest.raises(ValueError, match="rtol must"):
+        sgd.gradient_flow(p, th0, 1.0, rtol=-1)
+    with pytest.raises(ValueError, match="theta0 must"):
+        sgd.gradient_flow(p, torch.ones(2, dtype=torch.float64), 1.0)
+    with pytest.raises(TypeError, match="problem must"):
+        sgd.gradient_flow("not a problem", th0, 1.0)

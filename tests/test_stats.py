@@ -63,3 +63,24 @@ def test_false_failure_prob():
     assert math.isclose(stats.false_failure_prob(5.0, checks=10), 5.733031437583866e-06, rel_tol=1e-12)
     with pytest.raises(ValueError, match="k must be"):
         stats.false_failure_prob(0)
+
+
+# --- gaussian_kl ----------------------------------------------------------------------------------
+
+
+def test_gaussian_kl_closed_form_and_errors():
+    import pytest
+    import torch
+
+    from sgdsde.stats import gaussian_kl
+
+    S = torch.tensor([[2.0, 0.3], [0.3, 1.0]], dtype=torch.float64)
+    P = torch.tensor([[1.0, -0.2], [-0.2, 0.5]], dtype=torch.float64)
+    R = torch.linalg.solve(P, S)
+    want = 0.5 * (float(torch.trace(R)) - 2 - float(torch.logdet(R)))
+    assert abs(gaussian_kl(S, P) - want) < 1e-13 * max(1.0, want)
+    assert gaussian_kl(S, S) < 1e-14 and gaussian_kl(S, P) > 0
+    with pytest.raises(ValueError, match="positive definite"):
+        gaussian_kl(-S, P)
+    with pytest.raises(ValueError, match="one shape"):
+        gaussian_kl(S, torch.eye(3, dtype=torch.float64))

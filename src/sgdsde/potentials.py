@@ -133,3 +133,73 @@ def as_drift(drift):
             f"got {type(drift).__name__}"
         )
     return drift
+
+
+# --- isotropic, state-dependent noise whose variance is quadratic in the state --------------------
+
+
+class QuadraticVariance(Field):
+    """Isotropic noise of variance a(x) = scale·(1 + xᵀQx): the field x ↦ a(x)·I_d.
+
+    A diffusion matrix for :func:`sgdsde.fokker_planck.solve_stationary_2d` (``(..., d, d)``);
+    :meth:`std` gives the matching diagonal σ(x) = √a(x) for :func:`sgdsde.sde.simulate`. In one
+    dimension, with ``scale = c s₀`` and ``Q = [[s₁/s₀]]``, a(θ) = c(s₀ + s₁θ²): the noise of a
+    loss whose gradient covariance is Σ(θ) = s₀ + s₁θ².
+
+    Parameters
+    ----------
+    scale : float > 0, a(0)
+    Q : Tensor ``(d, d)``, symmetric positive semi-definite (its dtype is used for checks only)
+
+    Examples
+    --------
+    >>> a = QuadraticVariance(2.0, torch.diag(torch.tensor([8.0, 0.0], dtype=torch.float64)))
+    >>> x = torch.tensor([[0.5, 1.0]], dtype=torch.float64)
+    >>> a(x)                                                       # 2(1 + 8·0.25) I
+    tensor([[[6., 0.],
+             [0., 6.]]], dtype=torch.float64)
+    >>> a.std()(x)
+    tensor([[2.4495, 2.4495]], dtype=torch.float64)
+    """
+
+    def __init__(self, scale: float, Q: torch.Tensor):
+        scale = float(scale)
+        if not 0 < scale < float("inf"):  # also rejects NaN
+            raise ValueError(f"scale must be a finite number > 0, got {scale}")
+        Q = torch.as_tensor(Q)
+        if Q.ndim != 2 or Q.shape[0] != Q.shape[1] or not Q.is_floating_point():
+            raise ValueError(
+                f"Q must be a square floating (d, d) matrix, got shape {tuple(Q.shape)}"
+            )
+        if not bool(torch.isfinite(Q).all()) or not torch.allclose(Q, Q.T):
+            raise ValueError("Q must be finite and symmetric")
+        if float(torch.linalg.eigvalsh(Q).min()) < -1e-12 * float(Q.abs().max().clamp_min(1.0)):
+            raise ValueError("Q must be positive semi-definite (a variance must stay > 0)")
+        self.scale, self.Q = scale, Q
+
+    def variance(self, x: torch.Tensor) -> torch.Tensor:
+        """a(x) ``(...,)`` at points x ``(..., d)``."""
+        Q = self.Q.to(x)
+        return self.scale * (1 + ((x @ Q) * x).sum(-1))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        eye = torch.eye(x.shape[-1], dtype=x.dtype, device=x.device)
+        return self.variance(x)[..., None, None] * eye
+
+    def std(self) -> Field:
+        """The diagonal noise σ(x) = √a(x)·(1, …, 1), a Field ``(..., d)`` → ``(..., d)``."""
+        return _QuadraticStd(self)
+
+    def __repr__(self) -> str:
+        return f"QuadraticVariance(scale={self.scale}, Q={self.Q.tolist()})"
+
+
+class _QuadraticStd(Field):
+    def __init__(self, var: QuadraticVariance):
+        self.var = var
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.var.variance(x).sqrt()[..., None].expand(*x.shape)
+
+
+__all__ += ["QuadraticVariance"]

@@ -132,3 +132,41 @@ def assert_within_se(estimate, target, se, k: float = 5.0, what: str = "") -> fl
             f"{false_failure_prob(k, est.numel()):.2g})"
         )
     return float(z.max()) if z.numel() else 0.0
+
+
+# --- Kullback–Leibler divergence between centred Gaussians ---------------------------------------
+
+
+def gaussian_kl(S: torch.Tensor, P: torch.Tensor) -> float:
+    """KL(N(0, S) ‖ N(0, P)) = ½(tr(P⁻¹S) − d − log det(P⁻¹S)), in nats.
+
+    Parameters
+    ----------
+    S, P : Tensor ``(d, d)``, symmetric positive definite, same dtype and device
+
+    Returns
+    -------
+    float ≥ 0 (0 iff S = P)
+
+    Examples
+    --------
+    >>> I = torch.eye(2, dtype=torch.float64)
+    >>> gaussian_kl(I, I)
+    0.0
+    >>> round(gaussian_kl(2 * I, I), 6)                   # ½(4 − 2 − 2 log 2)
+    0.306853
+    """
+    S, P = _tensor("S", S), _tensor("P", P)
+    if S.ndim != 2 or S.shape[0] != S.shape[1] or S.shape != P.shape:
+        raise ValueError(
+            f"S and P must be square matrices of one shape; got {tuple(S.shape)}, {tuple(P.shape)}"
+        )
+    for name, M in (("S", S), ("P", P)):
+        if torch.linalg.cholesky_ex(M).info != 0:
+            raise ValueError(f"{name} must be symmetric positive definite")
+    R = torch.linalg.solve(P, S)
+    d = S.shape[0]
+    return max(0.0, 0.5 * (float(torch.trace(R)) - d - float(torch.logdet(R))))
+
+
+__all__ += ["gaussian_kl"]

@@ -37,3 +37,15 @@ __all__ = [
     "digits_mlp",
 ]
 _ce = _ce  # re-exported private name used by older tests
+
+from .torch_model import binary_cross_entropy  # noqa: E402
+
+__all__ += ["binary_cross_entropy"]
+
+from .shifted import from_potential  # noqa: E402
+
+__all__ += ["from_potential"]
+
+from .shifted import quadratic_variance_loss  # noqa: E402
+
+__all__ += ["quadratic_variance_loss"]

@@ -252,3 +252,106 @@ class ShiftedLoss(Problem):
             phi = self.features
             H = H - vmap(func_hessian(lambda t: (phi(t) * tbar).sum()))(th)
         return H.reshape(*lead, self.d, self.d)
+
+
+# --- a shifted loss from a named separable potential (sgdsde.potentials) -----------------------
+
+
+def from_potential(potential: Any, shifts: torch.Tensor) -> ShiftedLoss:
+    """ℓ_i(θ) = Σ_j U(θ_j) − t_iᵀθ for a separable potential U given as a drift field b = −U'.
+
+    ``potential`` is a field of :mod:`sgdsde.potentials` with a ``potential(x)`` method (U,
+    elementwise) whose call returns the drift −U'(x) elementwise, e.g.
+    :class:`sgdsde.potentials.QuarticDoubleWell`. Then L_n = Σ_j U(θ_j) − t̄ᵀθ, and the gradient
+    noise is additive: g_i − g_n = t̄ − t_i, Σ_emp = the covariance of the shifts.
+
+    Parameters
+    ----------
+    potential : a field with ``potential`` (U) and ``__call__`` (−U'), both elementwise
+    shifts : Tensor ``(n, d)`` (or ``(n,)`` for d = 1), floating: the t_i
+
+    Returns
+    -------
+    ShiftedLoss (the Hessian by ``torch.func``)
+
+    Examples
+    --------
+    The double well of the stationary-law chapter, ℓ_i(θ) = θ⁴/4 − θ²/2 − c_iθ:
+
+    >>> from sgdsde.potentials import QuarticDoubleWell
+    >>> c = torch.tensor([[-1.0], [0.5], [0.5]], dtype=torch.float64)
+    >>> dw = from_potential(QuarticDoubleWell(), c)
+    >>> dw.per_sample_grads(torch.tensor([2.0], dtype=torch.float64)).squeeze(-1)
+    tensor([7.0000, 5.5000, 5.5000], dtype=torch.float64)
+    >>> float(dw.hessian(torch.tensor([2.0], dtype=torch.float64)))     # 3θ² − 1
+    11.0
+    """
+    if not (callable(potential) and callable(getattr(potential, "potential", None))):
+        raise TypeError(
+            "potential must be a field with a potential(x) method and a drift call −U'(x) "
+            f"(e.g. sgdsde.potentials.QuarticDoubleWell), got {type(potential).__name__}"
+        )
+
+    def f(th: torch.Tensor) -> torch.Tensor:
+        return potential.potential(th).sum(-1)
+
+    def g(th: torch.Tensor) -> torch.Tensor:
+        return -potential(th)
+
+    return ShiftedLoss(f, shifts, grad=g)
+
+
+__all__ += ["from_potential"]
+
+
+# --- a loss whose gradient noise has variance s₀ + s₁θ² (multiplicative, exactly) ----------------
+
+
+def quadratic_variance_loss(h: float, s0: float, s1: float, shifts: torch.Tensor) -> ShiftedLoss:
+    """ℓ_i(θ) = hθ²/2 − c_i F(θ) with F′(θ) = √(s₀ + s₁θ²), coordinate-wise.
+
+    With shifts c_i of mean 0 and variance 1 (per coordinate), L_n = h|θ|²/2 and the gradient noise
+    g_i − g_n = −c_i F′(θ) has the exact variance Σ(θ) = s₀ + s₁θ² (diagonal, per coordinate): the
+    simplest loss with multiplicative, state-dependent noise. F(θ) = (θ/2)√(s₀ + s₁θ²) +
+    s₀/(2√s₁)·asinh(θ√(s₁/s₀)).
+
+    Parameters
+    ----------
+    h : float > 0, the curvature
+    s0, s1 : float > 0, the noise variance at θ = 0 and its growth
+    shifts : Tensor ``(n, d)`` (or ``(n,)``), floating: the c_i
+
+    Returns
+    -------
+    ShiftedLoss
+
+    Examples
+    --------
+    >>> c = torch.tensor([-1.0, 1.0], dtype=torch.float64)
+    >>> q = quadratic_variance_loss(1.0, 1.0, 0.5, c)
+    >>> th = torch.tensor([2.0], dtype=torch.float64)
+    >>> q.per_sample_grads(th).squeeze(-1)                  # hθ ∓ √(1 + 0.5·4) = 2 ∓ √3
+    tensor([3.7321, 0.2679], dtype=torch.float64)
+    """
+    for name, v in (("h", h), ("s0", s0), ("s1", s1)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    h_, s0_, s1_ = float(h), float(s0), float(s1)
+    r = (s1_ / s0_) ** 0.5
+    k = s0_ / (2 * s1_**0.5)
+
+    def f(th: torch.Tensor) -> torch.Tensor:
+        return 0.5 * h_ * (th**2).sum(-1)
+
+    def g(th: torch.Tensor) -> torch.Tensor:
+        return h_ * th
+
+    def F(th: torch.Tensor) -> torch.Tensor:
+        return th / 2 * torch.sqrt(s0_ + s1_ * th**2) + k * torch.asinh(th * r)
+
+    t = check_tensor("shifts", shifts)
+    d = 1 if t.ndim == 1 else int(t.shape[-1])
+    return ShiftedLoss(f, shifts, grad=g, features=F, d=d)
+
+
+__all__ += ["quadratic_variance_loss"]

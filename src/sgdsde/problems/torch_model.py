@@ -373,3 +373,35 @@ def digits_mlp(
             if i < len(widths) - 2:
                 layers.append(acts[activation]())
     return TorchModel(nn.Sequential(*layers), cross_entropy, X, y)
+
+
+# --- binary cross-entropy on logits (a named loss for one-output models) -----------------------
+
+
+def binary_cross_entropy(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of one example from its logit: ``out`` ``(1,)`` or ``()``, ``t`` in [0, 1].
+
+    ℓ = log(1 + e^z) − t·z with z the logit, computed stably (``softplus``); the loss of a logistic
+    regression ``TorchModel(nn.Linear(k, 1), binary_cross_entropy, X, y)``.
+
+    Parameters
+    ----------
+    out : Tensor ``(1,)`` or ``()``: the logit z of one example
+    t : Tensor ``()``: its label (0 or 1, or a probability)
+
+    Returns
+    -------
+    Tensor ``()``
+
+    Examples
+    --------
+    >>> round(float(binary_cross_entropy(torch.zeros(1), torch.tensor(1.0))), 6)   # log 2
+    0.693147
+    >>> round(float(binary_cross_entropy(torch.tensor([2.0]), torch.tensor(0.0))), 6)  # log(1+e²)
+    2.126928
+    """
+    z = out.reshape(())
+    return torch.nn.functional.softplus(z) - t * z
+
+
+__all__ += ["binary_cross_entropy"]
