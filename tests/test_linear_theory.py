@@ -180,3 +180,71 @@ def test_discrete_lyapunov_fixed_point_and_errors():
         lt.discrete_lyapunov(2 * torch.eye(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64))
     with pytest.raises(ValueError, match="share shape"):
         lt.discrete_lyapunov(0.5 * torch.eye(2, dtype=torch.float64), torch.eye(3, dtype=torch.float64))
+
+
+# -- a start away from θ̂: the mean enters the second moment through Kc ---------------------------
+def _enumerated_step(p, theta0, eta, batches):
+    """E[(θ_1 − θ̂)(θ_1 − θ̂)ᵀ] over an explicit list of equally likely batches (exact)."""
+    th_hat = p.minimizer()
+    th1 = theta0 - eta * p.batch_grad(theta0.expand(len(batches), -1), torch.tensor(batches))
+    dl = th1 - th_hat
+    return dl.T @ dl / len(batches)
+
+
+@pytest.mark.parametrize("scheme", ["with", "without"])
+def test_sgd_moment_path_from_a_deterministic_start_equals_enumeration(scheme):
+    import itertools
+
+    X, y = P.gaussian_regression(7, 2, seed=3)
+    p = P.LinearRegression(X, y)
+    o = lt.moment_operators(p)
+    theta0 = torch.tensor([1.5, -2.0], dtype=f64)
+    m0 = theta0 - o.theta
+    B, eta = 2, 0.3
+    if scheme == "with":
+        batches, c = [list(b) for b in itertools.product(range(p.n), repeat=B)], 1.0
+    else:
+        batches = [list(b) for b in itertools.permutations(range(p.n), B)]
+        c = N.finite_population_factor(p.n, B)
+    exact = _enumerated_step(p, theta0, eta, batches)
+    M1 = lt.sgd_moment_path(o, [eta], B, c, M0=torch.outer(m0, m0), m0=m0)[1]
+    assert torch.allclose(M1, exact, rtol=1e-12, atol=1e-12 * float(exact.abs().max()))
+    # the cross term is what the old recursion (mean ignored) missed
+    Kc_part = eta**2 * c / B * (o.Kc @ m0).reshape(2, 2)
+    assert float(Kc_part.abs().max()) > 1e-3 * float(exact.abs().max())
+
+
+def test_expected_noise_covariance_is_affine_in_the_moments():
+    """Σ_emp(θ̂ + δ) = Σ̂ + (K − H⊗H) vec δδᵀ + Kc δ at any point (the SDE generator's input)."""
+    X, y = P.gaussian_regression(9, 3, seed=4)
+    p = P.LinearRegression(X, y)
+    o = lt.moment_operators(p)
+    dl = torch.tensor([0.7, -1.1, 0.4], dtype=f64)
+    pred = o.S + (o.K - o.HH) @ torch.outer(dl, dl).reshape(-1) + o.Kc @ dl
+    got = N.empirical_covariance(p, o.theta + dl).reshape(-1)
+    assert torch.allclose(pred, got, rtol=1e-12, atol=1e-12 * float(got.abs().max()))
+
+
+def test_sde_moment_path_with_a_mean_equals_fine_euler_maruyama_moments():
+    """Exact EM moment recursion at dt = η/2000 converges to the augmented exponential."""
+    X, y = P.gaussian_regression(9, 2, seed=5)
+    p = P.LinearRegression(X, y)
+    o = lt.moment_operators(p)
+    m0 = torch.tensor([1.0, -0.5], dtype=f64)
+    M0 = torch.outer(m0, m0) + 0.1 * torch.eye(2, dtype=f64)
+    eta, B, c, sub = 0.2, 3, 0.8, 2000
+    exact = lt.sde_moment_path(o, [eta], B, c, M0=M0, m0=m0)[1]
+    dt, w = eta / sub, eta * c / B
+    I4 = torch.eye(4, dtype=f64)
+    M, m = M0.reshape(-1), m0.clone()
+    for _ in range(sub):
+        M = (I4 - dt * o.Hsum + dt**2 * o.HH) @ M + dt * w * (o.S + (o.K - o.HH) @ M + o.Kc @ m)
+        m = m - dt * o.H @ m
+    assert torch.allclose(M.reshape(2, 2), exact, rtol=2e-3)
+
+
+def test_moment_paths_need_the_mean_with_the_second_moment():
+    o = lt.moment_operators(P.LinearRegression(*P.gaussian_regression(9, 2, seed=1)))
+    for path in (lt.sgd_moment_path, lt.sde_moment_path):
+        with pytest.raises(ValueError, match="m0"):
+            path(o, [0.1], 2, M0=torch.eye(2, dtype=f64))

@@ -1,54 +1,16 @@
-"""Exact second moments of SGD and of its SDEs for least squares (the yardstick of notes §2.3).
-
-For ``LinearRegression`` (ℓ_i = ½(x_iᵀθ − y_i)²) write δ = θ − θ̂, H = XᵀX/n, H_B for the batch
-Hessian and b_B = g_B(θ̂). One SGD step is δ' = (I − ηH_B)δ − ηb_B, so the second moment
-M = E[δδᵀ] (vectorised row-major, ``vec M`` of length d²) obeys an exact linear recursion. With
-
-* ``K = (1/n) Σ_i x_i x_iᵀ ⊗ x_i x_iᵀ`` (the features' fourth-moment operator, ``(d², d²)``),
-* ``H⊗H`` and ``H⊕H = H⊗I + I⊗H`` (``(d², d²)``),
-* ``c = 1`` with replacement, ``c = (n − B)/(n − 1)`` without (the scheme's
-  :meth:`sgdsde.sampling.SamplingScheme.cov_factor`, e.g. ``sampling.cov_factor(scheme, n, B)``),
-* ``Σ̂ = Σ_emp(θ̂)``,
-
-one has E[H_B ⊗ H_B] = H⊗H + (c/B)(K − H⊗H), E[b_B b_Bᵀ] = (c/B)Σ̂ and
-
-* SGD: ``M_{k+1} = T(η) M_k + η² (c/B) Σ̂`` with ``T(η) = I − η(H⊕H) + η² E[H_B⊗H_B]``;
-* the SDE (23): ``dM/dt = −A(η) M + (ηc/B) Σ̂`` with ``A(η) = H⊕H − (ηc/B)(K − H⊗H)``
-  (from E[Σ_emp(θ)] = Σ̂ + (K − H⊗H)M);
-* the constant-Σ SDE: ``dM/dt = −(H⊕H) M + (ηc/B) Σ̂``.
-
-Their stationary states solve the linear equations of the chapter on §2.3 (``eq-s23-moments``), and
-the stationary excess loss is E[L_n(θ) − L_n(θ̂)] = tr(HM)/2. Every function takes the operators
-as a :class:`MomentOperators` built once by :func:`moment_operators`; dtype and device follow the
-problem.
-"""
+"""The operators of the exact moment equations and the stationary moments (see the package)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 
-from ._validate import as_int
-from .noise import empirical_covariance
-from .problems import LinearRegression
-
-__all__ = [
-    "MomentOperators",
-    "moment_operators",
-    "batch_hessian_moment",
-    "sgd_moment_operator",
-    "sgd_stability_edge",
-    "stationary_moment_sgd",
-    "stationary_moment_sde",
-    "stationary_moment_additive",
-    "excess_loss",
-    "sgd_moment_path",
-    "sde_moment_path",
-    "reshuffle_variance_factor",
-]
+from .._validate import as_int
+from ..noise import empirical_covariance
+from ..problems import LinearRegression
 
 
 @dataclass(frozen=True)
@@ -64,6 +26,9 @@ class MomentOperators:
     K : Tensor ``(d², d²)``, (1/n) Σ_i x_i x_iᵀ ⊗ x_i x_iᵀ
     HH : Tensor ``(d², d²)``, H ⊗ H
     Hsum : Tensor ``(d², d²)``, H ⊕ H = H ⊗ I + I ⊗ H
+    Kc : Tensor ``(d², d)``, the cross operator m ↦ vec (1/n) Σ_i (h_i m b_iᵀ + b_i mᵀh_i) with
+        h_i = x_i x_iᵀ and b_i = g_i(θ̂): the part of E[Σ_emp(θ)] (and of SGD's second moment)
+        linear in the mean m = E[θ − θ̂]
 
     Examples
     --------
@@ -80,6 +45,7 @@ class MomentOperators:
     K: torch.Tensor
     HH: torch.Tensor
     Hsum: torch.Tensor
+    Kc: torch.Tensor
 
     @property
     def d(self) -> int:
@@ -130,6 +96,7 @@ def moment_operators(
     H = problem.hessian(theta)
     I_d = torch.eye(d, dtype=H.dtype, device=H.device)
     K = torch.einsum("ia,ib,ic,id->abcd", X, X, X, X).reshape(d**2, d**2) / problem.n
+    b = problem.per_sample_grads(theta)  # b_i = g_i(θ̂), (n, d)
     return MomentOperators(
         problem=problem,
         theta=theta,
@@ -138,6 +105,10 @@ def moment_operators(
         K=K,
         HH=torch.kron(H, H),
         Hsum=torch.kron(H, I_d) + torch.kron(I_d, H),
+        Kc=(
+            torch.einsum("ia,ic,ib->abc", X, X, b) + torch.einsum("ia,ib,ic->abc", b, X, X)
+        ).reshape(d**2, d)
+        / problem.n,
     )
 
 
@@ -316,179 +287,3 @@ def excess_loss(ops: MomentOperators, M: torch.Tensor) -> float:
             f"{tuple(M.shape) if isinstance(M, torch.Tensor) else type(M).__name__}"
         )
     return 0.5 * float((ops.H * M).sum())
-
-
-def _check_lrs(lrs, ops) -> torch.Tensor:
-    lrs = torch.as_tensor(lrs, dtype=ops.H.dtype).to(ops.H.device).reshape(-1)
-    if not bool(torch.isfinite(lrs).all()) or bool((lrs <= 0).any()):
-        raise ValueError("lrs must be finite learning rates > 0")
-    return lrs
-
-
-def _check_M0(M0, ops) -> torch.Tensor:
-    if M0 is None:
-        return torch.zeros(ops.d**2, dtype=ops.H.dtype, device=ops.H.device)
-    if not isinstance(M0, torch.Tensor) or M0.shape != (ops.d, ops.d):
-        raise ValueError(f"M0 must be None or a tensor of shape (d, d) = ({ops.d}, {ops.d})")
-    return M0.reshape(-1).to(dtype=ops.H.dtype, device=ops.H.device)
-
-
-def sgd_moment_path(
-    ops: MomentOperators, lrs, batch_size: int, c: float = 1.0, M0: torch.Tensor | None = None
-) -> torch.Tensor:
-    """SGD's exact second moments along a schedule: M_{k+1} = T(η_k) M_k + η_k²(c/B) Σ̂.
-
-    Parameters
-    ----------
-    ops : MomentOperators
-    lrs : sequence or Tensor ``(K,)`` of learning rates η_0, …, η_{K−1} > 0
-    batch_size : int
-    c : float in [0, 1], the finite-population factor (1 with replacement)
-    M0 : Tensor ``(d, d)``, optional
-        E[(θ_0 − θ̂)(θ_0 − θ̂)ᵀ]; default 0 (started at θ̂).
-
-    Returns
-    -------
-    Tensor ``(K + 1, d, d)``: M_0, …, M_K.
-
-    Examples
-    --------
-    >>> from sgdsde.problems import LinearRegression, gaussian_regression
-    >>> o = moment_operators(LinearRegression(*gaussian_regression(30, 2)))
-    >>> Ms = sgd_moment_path(o, [0.1] * 400, 4)                # converges to the stationary M
-    >>> Ms.shape, bool(torch.allclose(Ms[-1], stationary_moment_sgd(o, 0.1, 4)))
-    (torch.Size([401, 2, 2]), True)
-    """
-    _check_ops(ops)
-    B, c = _check_Bc(batch_size, c)
-    lrs = _check_lrs(lrs, ops)
-    M = _check_M0(M0, ops)
-    I = torch.eye(ops.d**2, dtype=ops.H.dtype, device=ops.H.device)
-    Ms = [M]
-    for e in lrs.tolist():
-        M = (I - e * ops.Hsum + e**2 * batch_hessian_moment(ops, B, c)) @ M + e**2 * c * ops.S / B
-        Ms.append(M)
-    out = torch.stack(Ms).reshape(-1, ops.d, ops.d)
-    if not bool(torch.isfinite(out).all()):
-        raise ValueError(
-            "sgd_moment_path: the second moment overflowed (steps beyond the stability edge)"
-        )
-    return out
-
-
-def sde_moment_path(
-    ops: MomentOperators, lrs, batch_size: int, c: float = 1.0, M0: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Exact second moments of the time-changed SDE (23) at the times t_k = Σ_{j<k} η_j.
-
-    On [t_k, t_k + η_k) the SDE dθ = −∇L_n dt + √(η_k c/B · Σ_emp(θ)) dW has
-    dM/dt = −A_k M + (η_k c/B) Σ̂ with A_k = H⊕H − (η_k c/B)(K − H⊗H), integrated exactly:
-    M_{k+1} = e^{−A_k η_k} M_k + (I − e^{−A_k η_k}) A_k⁻¹ (η_k c/B) Σ̂. A constant schedule gives
-    the SDE (23) at t = kη.
-
-    Parameters
-    ----------
-    As :func:`sgd_moment_path`.
-
-    Returns
-    -------
-    Tensor ``(K + 1, d, d)``: M(t_0), …, M(t_K).
-
-    Examples
-    --------
-    >>> from sgdsde.problems import LinearRegression, gaussian_regression
-    >>> o = moment_operators(LinearRegression(*gaussian_regression(30, 2)))
-    >>> Ms = sde_moment_path(o, [0.1] * 400, 4)
-    >>> bool(torch.allclose(Ms[-1], stationary_moment_sde(o, 0.1, 4)))
-    True
-    """
-    _check_ops(ops)
-    B, c = _check_Bc(batch_size, c)
-    etas = _check_lrs(lrs, ops)
-    M = _check_M0(M0, ops)
-    A = ops.Hsum - (etas * c / B)[:, None, None] * (ops.K - ops.HH)
-    Ek = torch.linalg.matrix_exp(-A * etas[:, None, None])
-    inh = torch.linalg.solve(A, (etas * c / B)[:, None] * ops.S)  # A_k⁻¹ (η_k c/B) Σ̂
-    Ms = [M]
-    for k in range(etas.shape[0]):
-        M = Ek[k] @ M + inh[k] - Ek[k] @ inh[k]
-        Ms.append(M)
-    out = torch.stack(Ms).reshape(-1, ops.d, ops.d)
-    if not bool(torch.isfinite(out).all()):
-        raise ValueError("sde_moment_path: the second moment overflowed (A(η) not stable)")
-    return out
-
-
-def reshuffle_variance_factor(a: float, m: int) -> float:
-    """R(a, m) = 1 − 2/(m(m−1)) Σ_{h=1}^{m−1} (m − h) a^h, a float.
-
-    The factor by which reshuffled batches (m per epoch) scale the stationary variance of the
-    scalar recursion δ' = aδ − ηξ relative to white noise of the same one-step variance: the
-    bracket 1 + 2Σ_h ρ(h)a^h with the within-epoch correlation ρ(h) = −(m − h)/(m(m − 1)).
-    R(0, m) = 1 and R(1, m) = 0.
-
-    Parameters
-    ----------
-    a : float, the contraction 1 − ηλ
-    m : int ≥ 2, batches per epoch
-
-    Examples
-    --------
-    >>> reshuffle_variance_factor(0.0, 5), reshuffle_variance_factor(1.0, 5), reshuffle_variance_factor(0.5, 2)
-    (1.0, 0.0, 0.5)
-    """
-    if isinstance(a, bool) or not isinstance(a, Real) or not math.isfinite(a):
-        raise ValueError(f"a must be a finite number; got {a!r}")
-    if not isinstance(m, Integral) or isinstance(m, bool) or m < 2:
-        raise ValueError(f"m (batches per epoch) must be an int >= 2; got {m!r}")
-    return 1 - 2 * sum((m - h) * a**h for h in range(1, m)) / (m * (m - 1))
-
-
-# --- the discrete Lyapunov equation S = A S Aᵀ + Q (stationary covariance of δ' = Aδ + noise) -----
-
-
-def discrete_lyapunov(A: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
-    """The solution S of S = A S Aᵀ + Q: the stationary covariance of δ_{k+1} = Aδ_k + ε_k, Cov ε = Q.
-
-    For SGD on a quadratic with additive noise, A = I − ηH and Q = η²Σ/B. Solved as the linear
-    system (I − A⊗A) vec S = vec Q (row-major vec), which has a unique solution iff no product of
-    two eigenvalues of A equals 1; the spectral radius ρ(A) < 1 is required (else no stationary
-    law exists) and checked.
-
-    Parameters
-    ----------
-    A : Tensor ``(d, d)``, floating, spectral radius < 1
-    Q : Tensor ``(d, d)``, same dtype and device
-
-    Returns
-    -------
-    Tensor ``(d, d)``
-
-    Examples
-    --------
-    AR(1) in one dimension, S = q / (1 − a²):
-
-    >>> S = discrete_lyapunov(torch.tensor([[0.5]], dtype=torch.float64),
-    ...                       torch.tensor([[3.0]], dtype=torch.float64))
-    >>> float(S)
-    4.0
-    """
-    for name, M in (("A", A), ("Q", Q)):
-        if not isinstance(M, torch.Tensor) or M.ndim != 2 or M.shape[0] != M.shape[1]:
-            raise ValueError(f"{name} must be a square (d, d) tensor")
-        if not M.is_floating_point() or not bool(torch.isfinite(M).all()):
-            raise ValueError(f"{name} must be a finite floating-point tensor")
-    if A.shape != Q.shape or A.dtype != Q.dtype or A.device != Q.device:
-        raise ValueError(
-            f"A and Q must share shape, dtype and device; got {tuple(A.shape)} {A.dtype} "
-            f"and {tuple(Q.shape)} {Q.dtype}"
-        )
-    rho = float(torch.linalg.eigvals(A).abs().max())
-    if not rho < 1:
-        raise ValueError(f"A must have spectral radius < 1 (a stationary law); got {rho:.6g}")
-    d = A.shape[0]
-    eye = torch.eye(d * d, dtype=A.dtype, device=A.device)
-    return torch.linalg.solve(eye - torch.kron(A, A), Q.reshape(-1)).reshape(d, d)
-
-
-__all__ += ["discrete_lyapunov"]
