@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The one prepared GPU check (run on a lent CUDA machine from the repo root; CI never runs it).
 # It exercises the engines' CUDA path and records the GPU numbers quoted in the closing notes and in
-# chapters/s4_grokking.md. Preparation on the CPU machine (both folders are git-ignored and carried):
+# chapters/18_grokking.md. Preparation on the CPU machine (both folders are git-ignored and carried):
 #   .whl/  torchsde and trampoline wheels (the GPU image lacks torchsde, the benchmarks' anchor)
-#   .gpu/  myst_nb.py (a glue stand-in) and dln_cuda.py = chapters/s4_1_deep_linear.md with
+#   .gpu/  myst_nb.py (a glue stand-in) and dln_cuda.py = chapters/16_deep_linear.md with
 #          DEVICE = "cuda", converted with `jupytext --to py:percent`
 # Each step is time-boxed so that one failure or slow step leaves the others' results.
 set -uo pipefail

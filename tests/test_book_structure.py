@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT))
 from conftest import is_text_notebook  # noqa: E402
 
 #: Pages that are prose only (no code to run). Any other page must be a text notebook.
-PROSE_PAGES = {"chapters/intro", "chapters/bibliography", "chapters/exec_times"}
+PROSE_PAGES = {"chapters/00_intro", "chapters/22_bibliography", "chapters/21_exec_times"}
 
 
 def toc_files() -> list[str]:
@@ -79,10 +79,10 @@ def test_every_notebook_page_asserts_something():
             assert re.search(r"^\s*assert\b", path.read_text(), re.M), f"{name}.md has no assert"
 
 
-# -- moved from chapters/s3_todo.md: the research programme of notes §4 has its pages --------------
+# -- moved from chapters/14_open_questions.md: the research programme of notes §4 has its pages --------------
 def test_research_programme_pages_treat_their_topic():
-    programme = [("s4_heavy_tails", "lévy"), ("s4_1_deep_linear", "saxe"),
-                 ("s4_superposition", "superposition"), ("s4_grokking", "grokking")]
+    programme = [("15_heavy_tails", "lévy"), ("16_deep_linear", "saxe"),
+                 ("17_superposition", "superposition"), ("18_grokking", "grokking")]
     for page, word in programme:
         path = ROOT / "chapters" / f"{page}.md"
         assert path.is_file() and word in path.read_text(encoding="utf-8").lower(), (page, word)

@@ -1,6 +1,6 @@
 """The claims ledger is complete: every claim of the notes is checked by a cell of the book.
 
-The ledger (chapters/claims_ledger.md) is generated from the ``claim("<id>", verdict=...)`` calls of
+The ledger (chapters/19_claims_ledger.md) is generated from the ``claim("<id>", verdict=...)`` calls of
 the chapters, parsed statically by :mod:`sgdsde.book.ledger`. These tests fail when
 
 - a registry id has no checking cell in a page of ``_toc.yml`` (e.g. a checking cell was removed);
@@ -32,7 +32,7 @@ from conftest import is_text_notebook  # noqa: E402
 #: alone defines the equation numbers (1..62).
 NOTES = ROOT.parent / "shared" / "seed" / "sgd_noise_notes.txt"
 N_EQUATIONS = 62
-LEDGER_PAGE = "chapters/claims_ledger"
+LEDGER_PAGE = "chapters/19_claims_ledger"
 
 
 def toc_notebooks(root: Path = ROOT) -> list[str]:
@@ -158,9 +158,9 @@ assert True
 def toy_book(tmp_path: Path) -> Path:
     (tmp_path / "chapters").mkdir()
     (tmp_path / "_toc.yml").write_text(
-        "format: jb-book\nroot: chapters/intro\nchapters:\n  - file: chapters/toy\n"
+        "format: jb-book\nroot: chapters/00_intro\nchapters:\n  - file: chapters/toy\n"
     )
-    (tmp_path / "chapters" / "intro.md").write_text("# Intro\n")
+    (tmp_path / "chapters" / "00_intro.md").write_text("# Intro\n")
     (tmp_path / "chapters" / "toy.md").write_text(TOY)
     return tmp_path
 

@@ -8,7 +8,7 @@ order is a lower bound: the slope must be ≥ p − 0.2). Monte Carlo difference
 5 SE (two-sided normal false-failure odds 5.7e-7 per check, `sgdsde.stats.false_failure_prob`).
 
 Not measured here: SGD's weak order 1 against SGD's SDE (23) with noise, which the chapter
-s2_1_sde_limit measures exactly on a linear model and by Monte Carlo on a logistic regression.
+05_sde_limit measures exactly on a linear model and by Monte Carlo on a logistic regression.
 """
 import math
 

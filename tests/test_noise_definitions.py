@@ -1,4 +1,4 @@
-"""Engine checks of ``sgdsde.noise`` moved out of the §1.8 chapter (``s1_8_noise``).
+"""Engine checks of ``sgdsde.noise`` moved out of the §1.8 chapter (``03_gradient_noise``).
 
 The chapter keeps the checks of the notes' claims; these tests check the engine itself against
 the definitions it implements: Σ_emp and its factor against an explicit loop, the

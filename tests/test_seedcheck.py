@@ -59,9 +59,9 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 @pytest.fixture()
 def fake_book(tmp_path: Path) -> Path:
     (tmp_path / "chapters").mkdir()
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: chapters/intro\nchapters:\n"
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: chapters/00_intro\nchapters:\n"
                                        "  - file: chapters/fake\n")
-    (tmp_path / "chapters" / "intro.md").write_text("# Intro, prose only\n")
+    (tmp_path / "chapters" / "00_intro.md").write_text("# Intro, prose only\n")
     (tmp_path / "chapters" / "fake.md").write_text(FAKE)
     return tmp_path
 

@@ -1,4 +1,4 @@
-"""Engine checks of ``sgdsde.sgd`` moved out of the §1.1–1.7 chapter (``s1_setup``).
+"""Engine checks of ``sgdsde.sgd`` moved out of the §1.1–1.7 chapter (``02_setup``).
 
 A full-batch run is gradient descent, step for step, with the recorded step counter; the
 learning-rate schedules are the formulas they name.

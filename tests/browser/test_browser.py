@@ -53,8 +53,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run",
         "--disable-dev-shm-usage"]
 PARALLEL = int(os.environ.get("BROWSER_PAGES_AT_ONCE", "4"))
-DARK_PAGE = "chapters/s1_8_noise"          # a page with figures and formulas
-LEDGER_PAGE = "chapters/claims_ledger"
+DARK_PAGE = "chapters/03_gradient_noise"          # a page with figures and formulas
+LEDGER_PAGE = "chapters/19_claims_ledger"
 SHOT_MAX_HEIGHT = 6000                    # px of a full-page screenshot (the ledger is very long)
 
 if not Path(CHROMIUM).is_file() or not os.access(CHROMIUM, os.X_OK):
@@ -76,7 +76,7 @@ def _is_redirect(path: Path) -> bool:
 
 
 def book_pages() -> list[str]:
-    """Every HTML page of the built site, as ``chapters/s1_setup`` (no suffix); no redirects."""
+    """Every HTML page of the built site, as ``chapters/02_setup`` (no suffix); no redirects."""
     skip = ("_static", "_sources", "_images", "_downloads")
     return sorted(p.relative_to(HTML).with_suffix("").as_posix() for p in HTML.rglob("*.html")
                   if p.relative_to(HTML).parts[0] not in skip and not _is_redirect(p))

@@ -13,7 +13,7 @@ Command line::
 
     python -m sgdsde.book.seedcheck --n 5                # five seeds drawn at random (printed)
     python -m sgdsde.book.seedcheck --seeds 11 22 33     # given seeds
-    python -m sgdsde.book.seedcheck --seeds 11 --chapters chapters/s1_setup.md --workers 1
+    python -m sgdsde.book.seedcheck --seeds 11 --chapters chapters/02_setup.md --workers 1
 
 The exit status is 1 if any cell failed at any seed, else 0.
 
@@ -124,7 +124,7 @@ def toc_notebooks(root: str | os.PathLike | None = None) -> list[str]:
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (d / "_toc.yml").write_text("root: intro\\nchapters:\\n  - file: a\\n")
-    >>> _ = (d / "intro.md").write_text("# Prose only\\n")
+    >>> _ = (d / "00_intro.md").write_text("# Prose only\\n")
     >>> _ = (d / "a.md").write_text("---\\nkernelspec:\\n  name: python3\\n---\\n# A\\n")
     >>> toc_notebooks(d)
     ['a.md']

@@ -138,8 +138,8 @@ def _plain(text: str) -> str:
 
     Examples
     --------
-    >>> _plain(r"Covariance of $\\xi$ is $\\Semp/B$ ({doc}`notation`)")
-    'Covariance of ξ is Σ_emp/B (notation)'
+    >>> _plain(r"Covariance of $\\xi$ is $\\Semp/B$ ({doc}`01_notation`)")
+    'Covariance of ξ is Σ_emp/B (01_notation)'
     """
     text = re.sub(r"\{[\w:-]+\}`([^`<]*?)(?:\s*<[^>]*>)?`", r"\1", text)  # {doc}`x <y>` → x
     text = re.sub(r"\\([A-Za-z]+)\s*", lambda m: _MACROS.get(m.group(1), m.group(1)), text)

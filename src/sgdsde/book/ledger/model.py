@@ -31,7 +31,7 @@ class Check:
     id, verdict, note : str
         The call's literal arguments.
     page : str
-        The page's docname relative to the book root, without suffix, e.g. ``"chapters/s1_setup"``.
+        The page's docname relative to the book root, without suffix, e.g. ``"chapters/02_setup"``.
     page_title : str
         The page's first level-1 heading.
     section : str
@@ -44,9 +44,9 @@ class Check:
 
     Examples
     --------
-    >>> c = Check("eq-7", "holds", "", "chapters/s1_8_noise", "Noise", "Covariance", 120, "claim-eq-7")
+    >>> c = Check("eq-7", "holds", "", "chapters/03_gradient_noise", "Noise", "Covariance", 120, "claim-eq-7")
     >>> c.page, c.anchor
-    ('chapters/s1_8_noise', 'claim-eq-7')
+    ('chapters/03_gradient_noise', 'claim-eq-7')
     """
 
     id: str
@@ -59,16 +59,16 @@ class Check:
     anchor: str
     how: str = ""
 
-    def href(self, from_page: str = "chapters/claims_ledger") -> str:
+    def href(self, from_page: str = "chapters/19_claims_ledger") -> str:
         """Relative URL of the checking cell's badge, as seen from the HTML page ``from_page``.
 
         Examples
         --------
-        >>> c = Check("eq-7", "holds", "", "chapters/s1_8_noise", "T", "S", 1, "claim-eq-7")
-        >>> c.href("chapters/claims_ledger")
-        's1_8_noise.html#claim-eq-7'
+        >>> c = Check("eq-7", "holds", "", "chapters/03_gradient_noise", "T", "S", 1, "claim-eq-7")
+        >>> c.href("chapters/19_claims_ledger")
+        '03_gradient_noise.html#claim-eq-7'
         >>> c.href("index")
-        'chapters/s1_8_noise.html#claim-eq-7'
+        'chapters/03_gradient_noise.html#claim-eq-7'
         """
         start = os.path.dirname(from_page) or "."
         return f"{os.path.relpath(self.page, start).replace(os.sep, '/')}.html#{self.anchor}"

@@ -299,9 +299,9 @@ def toc_pages(
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "_toc.yml").write_text("root: chapters/intro\\nchapters:\\n  - file: chapters/a.md\\n")
+    >>> _ = (d / "_toc.yml").write_text("root: chapters/00_intro\\nchapters:\\n  - file: chapters/a.md\\n")
     >>> toc_pages(d)
-    ['chapters/intro', 'chapters/a']
+    ['chapters/00_intro', 'chapters/a']
     """
     root = Path(root) if root is not None else find_root()
     text = Path(toc or root / "_toc.yml").read_text(encoding="utf-8")
