@@ -84,3 +84,24 @@ def test_gaussian_kl_closed_form_and_errors():
         gaussian_kl(-S, P)
     with pytest.raises(ValueError, match="one shape"):
         gaussian_kl(S, torch.eye(3, dtype=torch.float64))
+
+
+def test_ar1_filter_matches_the_recursion_and_rejects_bad_input():
+    ar1_filter = stats.ar1_filter
+    x = torch.randn(3, 4, 300, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    z, ref = torch.zeros(3, 4, dtype=torch.float64), []
+    for k in range(x.shape[-1]):
+        z = 0.9 * z + x[..., k]
+        ref.append(z)
+    ref = torch.stack(ref, -1)
+    y = ar1_filter(x, 0.9)
+    assert torch.allclose(y, ref, rtol=0, atol=1e3 * torch.finfo(x.dtype).eps * float(ref.abs().max()))
+    y0 = ar1_filter(x.movedim(-1, 0), 0.9, dim=0).movedim(0, -1)
+    assert torch.allclose(y0, y, rtol=0, atol=1e3 * torch.finfo(x.dtype).eps * float(ref.abs().max()))
+    assert torch.equal(ar1_filter(x, 0.0), x)
+    with pytest.raises(ValueError, match="coef"):
+        ar1_filter(x, float("nan"))
+    with pytest.raises(ValueError, match="dim"):
+        ar1_filter(x, 0.5, dim=3)
+    with pytest.raises(TypeError, match="floating"):
+        ar1_filter(torch.arange(4), 0.5)

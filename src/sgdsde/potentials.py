@@ -203,3 +203,111 @@ class _QuadraticStd(Field):
 
 
 __all__ += ["QuadraticVariance"]
+
+
+# ---- state-dependent diffusion fields (§2.3 stationary density) ------------------------------
+
+__all__ += ["EmpiricalCovarianceField", "IsotropicLossDiffusion"]
+
+
+def _finite(v: float) -> bool:
+    return float("-inf") < v < float("inf")
+
+
+class EmpiricalCovarianceField(Field):
+    """a(x) = scale · Σ_emp(center + x): the SDE's diffusion with the data's θ-dependent Σ.
+
+    Σ_emp(θ) = (1/n) Σ_i (g_i − g_n)(g_i − g_n)ᵀ is computed from ``problem.per_sample_grads``
+    at the stacked points (the same matrix as :func:`sgdsde.noise.empirical_covariance`). Points
+    are moved to ``center``'s device and dtype for the evaluation and the result back to theirs.
+
+    Parameters
+    ----------
+    problem : object with ``per_sample_grads(θ (..., d)) → (..., n, d)`` and ``n``
+    center : Tensor ``(d,)``, finite; x is the displacement from it (e.g. θ̂)
+    scale : float > 0; e.g. η/B for the diffusion matrix of (23) in its time units
+
+    Examples
+    --------
+    >>> from sgdsde.problems import LinearRegression
+    >>> X = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    >>> p = LinearRegression(X, torch.zeros(3, dtype=torch.float64))
+    >>> a = EmpiricalCovarianceField(p, torch.ones(2, dtype=torch.float64), scale=0.5)
+    >>> a(torch.zeros(4, 5, 2, dtype=torch.float64)).shape
+    torch.Size([4, 5, 2, 2])
+    """
+
+    def __init__(self, problem, center: torch.Tensor, scale: float = 1.0):
+        if not callable(getattr(problem, "per_sample_grads", None)) or not hasattr(problem, "n"):
+            raise TypeError(
+                f"problem must have per_sample_grads and n (a sgdsde Problem); "
+                f"got {type(problem).__name__}"
+            )
+        center = torch.as_tensor(center)
+        if center.ndim != 1 or not center.is_floating_point():
+            raise ValueError(f"center must be a floating (d,) vector; got {tuple(center.shape)}")
+        if not bool(torch.isfinite(center).all()):
+            raise ValueError("center must be finite")
+        scale = float(scale)
+        if not (_finite(scale) and scale > 0):
+            raise ValueError(f"scale must be finite and > 0; got {scale}")
+        self.problem, self.center, self.scale = problem, center, scale
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.center
+        if x.shape[-1:] != c.shape:
+            raise ValueError(f"x must have shape (..., {c.numel()}); got {tuple(x.shape)}")
+        G = self.problem.per_sample_grads(c + x.to(dtype=c.dtype, device=c.device))
+        C = G - G.mean(-2, keepdim=True)
+        a = self.scale * (C.mT @ C) / self.problem.n
+        return a.to(dtype=x.dtype, device=x.device)
+
+
+class IsotropicLossDiffusion(Field):
+    """a(x) = scale · (1 + slope · L(x)) · I with L(x) = ½ xᵀHx: isotropic, θ-dependent via the loss.
+
+    A diffusion that depends on θ only through the loss and is a multiple of the identity; with
+    the gradient drift −Hx its stationary law carries no probability current (detailed balance).
+
+    Parameters
+    ----------
+    H : Tensor ``(d, d)``, symmetric, finite (the Hessian of the quadratic loss above its minimum)
+    scale : float > 0; the diffusion at the minimum
+    slope : float ≥ 0; relative growth per unit of loss
+
+    Examples
+    --------
+    >>> H = torch.diag(torch.tensor([2.0, 1.0], dtype=torch.float64))
+    >>> a = IsotropicLossDiffusion(H, scale=0.5, slope=1.0)
+    >>> a(torch.tensor([[1.0, 0.0]], dtype=torch.float64))     # L = 1: 0.5 · 2 · I
+    tensor([[[1., 0.],
+             [0., 1.]]], dtype=torch.float64)
+    """
+
+    def __init__(self, H: torch.Tensor, scale: float, slope: float = 0.0):
+        H = torch.as_tensor(H)
+        if H.ndim != 2 or H.shape[0] != H.shape[1] or not H.is_floating_point():
+            raise ValueError(f"H must be a square floating (d, d) matrix; got {tuple(H.shape)}")
+        if not bool(torch.isfinite(H).all()):
+            raise ValueError("H must be finite")
+        tol = 64 * torch.finfo(H.dtype).eps * float(H.abs().max())
+        if float((H - H.T).abs().max()) > tol:
+            raise ValueError("H must be symmetric")
+        scale, slope = float(scale), float(slope)
+        if not (_finite(scale) and scale > 0):
+            raise ValueError(f"scale must be finite and > 0; got {scale}")
+        if not (_finite(slope) and slope >= 0):
+            raise ValueError(f"slope must be finite and >= 0; got {slope}")
+        self.H, self.scale, self.slope = H, scale, slope
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        """L(x) = ½ xᵀHx at points ``(..., d)``."""
+        return 0.5 * torch.einsum("...i,ij,...j->...", x, self.H.to(x), x)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        d = self.H.shape[0]
+        if x.shape[-1:] != (d,):
+            raise ValueError(f"x must have shape (..., {d}); got {tuple(x.shape)}")
+        s = self.scale * (1 + self.slope * self.loss(x))
+        eye = torch.eye(d, dtype=x.dtype, device=x.device)
+        return s[..., None, None] * eye

@@ -13,7 +13,7 @@ from numbers import Integral
 
 import torch
 
-__all__ = ["mean_se", "cov_se", "assert_within_se", "false_failure_prob"]
+__all__ = ["mean_se", "cov_se", "assert_within_se", "false_failure_prob", "ar1_filter"]
 
 
 def _tensor(name: str, x) -> torch.Tensor:
@@ -170,3 +170,46 @@ def gaussian_kl(S: torch.Tensor, P: torch.Tensor) -> float:
 
 
 __all__ += ["gaussian_kl"]
+
+
+# ---- a linear filter: the AR(1) recursion y_k = a y_{k-1} + x_k ------------------------------
+
+
+def ar1_filter(x: torch.Tensor, coef: float, dim: int = -1) -> torch.Tensor:
+    """The AR(1) filter y_k = a·y_{k−1} + x_k along ``dim``, started at y_{−1} = 0.
+
+    This is the heavy-ball velocity driven by a noise sequence (a = μ). It is computed by a
+    doubling scan, y ← y + a^s·shift(y, s) for s = 1, 2, 4, … (⌈log₂ T⌉ passes, no loop over
+    the T steps): after the pass with shift s, y_k = Σ_{j<2s} a^j x_{k−j}.
+
+    Parameters
+    ----------
+    x : Tensor, floating point
+        The input sequence, time along ``dim``.
+    coef : float
+        The coefficient a, finite (|a| < 1 for a stationary filter).
+    dim : int
+        The time axis.
+
+    Returns
+    -------
+    Tensor of the shape and dtype of ``x``.
+
+    Examples
+    --------
+    >>> x = torch.tensor([[1.0, 0.0, 0.0, 2.0]], dtype=torch.float64)
+    >>> ar1_filter(x, 0.5)
+    tensor([[1.0000, 0.5000, 0.2500, 2.1250]], dtype=torch.float64)
+    """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError("x must be a floating-point tensor")
+    if isinstance(coef, bool) or not isinstance(coef, (int, float)) or not math.isfinite(coef):
+        raise ValueError(f"coef must be a finite real number; got {coef!r}")
+    if not -x.ndim <= dim < max(x.ndim, 1):
+        raise ValueError(f"dim must be in [{-x.ndim}, {x.ndim}); got {dim}")
+    y = x.movedim(dim, -1).clone()
+    T, s, a = y.shape[-1], 1, float(coef)
+    while s < T:
+        y = torch.cat([y[..., :s], y[..., s:] + (a**s) * y[..., :-s]], -1)
+        s *= 2
+    return y.movedim(-1, dim)

@@ -26,4 +26,4 @@ These modules sit above the core floors (they may import ``problems``, ``samplin
 
 from __future__ import annotations
 
-__all__ = ["wells", "deep_linear", "superposition", "grokking"]
+__all__ = ["wells", "deep_linear", "superposition", "grokking", "assumptions"]
