@@ -37,7 +37,7 @@ STATE = {"theta", "th", "x", "W", "w", "b", "v", "state", "params", "y", "m", "M
 PENDING: dict[str, str] = {}
 #: Recursions in src that are not a simulation of the dynamics, with the reason (never shrinks).
 ALLOWED = {
-    "linear_theory.py": "exact second-moment recursions M_{k+1} = E_k M_k E_kᵀ + …: deterministic "
+    "linear_theory/_paths.py": "exact second-moment recursions M_{k+1} = E_k M_k E_kᵀ + …: deterministic "
     "theory of least squares, the engine that the chapters' moment recursions use",
 }
 
