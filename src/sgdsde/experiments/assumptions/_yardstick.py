@@ -98,6 +98,12 @@ class Yardstick:
     labels), ``lin``, ``theta_hat``, ``ops`` (:class:`~sgdsde.linear_theory.MomentOperators` at
     θ̂), ``eta_edge``, ``eta_ref`` (= η_edge/2), ``exact`` (excess losses of ``"sgd"``, ``"sde"``,
     ``"add"`` (constant Σ) at η_ref).
+
+    Examples
+    --------
+    >>> ys = yardstick(Config(n_data=224))
+    >>> isinstance(ys, Yardstick), ys.theta_hat.shape == (ys.lin.d,)
+    (True, True)
     """
 
     X: torch.Tensor
