@@ -86,3 +86,26 @@ def test_research_programme_pages_treat_their_topic():
     for page, word in programme:
         path = ROOT / "chapters" / f"{page}.md"
         assert path.is_file() and word in path.read_text(encoding="utf-8").lower(), (page, word)
+
+
+def test_chapters_are_named_in_reading_order_with_the_notes_section_in_front_matter():
+    """Files are NN_topic.md numbered in _toc.yml order; a title naming the notes' section carries
+    the same section in its front matter (``notes_section``)."""
+    pages = toc_files()
+    numbers = []
+    for page in pages:
+        m = re.fullmatch(r"chapters/(\d{2})_[a-z][a-z0-9_]*", page)
+        assert m, f"{page}: chapter files are named NN_topic.md"
+        numbers.append(int(m.group(1)))
+    assert numbers == list(range(len(pages))), f"numbers not in reading order: {numbers}"
+    for page in pages:
+        text = page_path(page).read_text(encoding="utf-8")
+        title = re.search(r"^# (.*)$", text, flags=re.M)
+        sec = re.search(r"\(notes (.+?)\)\s*$", title.group(1)) if title else None
+        if sec is None:
+            continue
+        head = yaml.safe_load(text.split("\n---\n", 1)[0].removeprefix("---\n"))
+        assert head.get("notes_section") == sec.group(1), (
+            f"{page}: front matter notes_section {head.get('notes_section')!r} "
+            f"does not match the title's {sec.group(1)!r}"
+        )
