@@ -24,6 +24,7 @@ TINY = {
     "superposition": ["densities=1.0,0.1", "replicas=1", "adam_steps=30", "noise_densities=0.5,",
                       "noise_replicas=2", "sgd_steps=30", "noise_batches=8,2"],
     "grokking": ["steps=4", "log_every=2", "noise_every=0"],
+    "assumptions": ["n_data=224", "chains=8", "steps=150", "burn=30", "sched_steps=20"],
 }
 
 

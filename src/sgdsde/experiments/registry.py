@@ -20,6 +20,7 @@ EXPERIMENTS: dict[str, str] = {
     "deep_linear": "sgdsde.experiments.deep_linear",
     "superposition": "sgdsde.experiments.superposition",
     "grokking": "sgdsde.experiments.grokking",
+    "assumptions": "sgdsde.experiments.assumptions",
 }
 
 
@@ -53,7 +54,7 @@ def get_experiment(name: str) -> Experiment:
     >>> get_experiment("welz")
     Traceback (most recent call last):
     ...
-    ValueError: unknown experiment 'welz'; choose one of ['deep_linear', 'grokking', 'superposition', 'wells']
+    ValueError: unknown experiment 'welz'; choose one of ['assumptions', 'deep_linear', 'grokking', 'superposition', 'wells']
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}")

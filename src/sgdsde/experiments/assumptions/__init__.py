@@ -30,6 +30,7 @@ from ._impacts import (
     impact_reshuffling,
     impact_schedule,
     measure_all,
+    run,
 )
 from ._network import NET_MEASURES, NET_PROFILES, NetConfig, half_squared_error, network_impacts
 from ._yardstick import (
@@ -62,6 +63,7 @@ __all__ = [
     "impact_detailed_balance",
     "MEASURES",
     "measure_all",
+    "run",
     "ar1_features",
     "NetConfig",
     "NET_PROFILES",

@@ -9,6 +9,7 @@ import torch
 from ... import linear_theory as lt
 from ...problems import LinearRegression
 from ...sampling import Reshuffle, WithoutReplacement
+from ..record import Record, Timer, make_record, resolve_device
 from ._yardstick import Config, Impact, Yardstick, ar1_features, stationary_loss, yardstick
 
 
@@ -328,3 +329,26 @@ def measure_all(cfg: Config, ys: Yardstick | None = None) -> dict[str, Impact]:
     """
     ys = yardstick(cfg) if ys is None else ys
     return {name: f(ys, cfg) for name, f in MEASURES.items()}
+
+
+def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
+    """Measure every impact of ``config`` (:func:`measure_all`) and return them as a record.
+
+    ``results`` maps each assumption of :data:`MEASURES` to its :meth:`Impact.record`. The
+    network yardstick is separate (:func:`~sgdsde.experiments.assumptions.network_impacts`).
+
+    Examples
+    --------
+    >>> rec = run(Config(n_data=224, chains=8, steps=150, burn=30, sched_steps=20))
+    >>> rec.experiment, sorted(rec.results["η → 0"])
+    ('assumptions', ['details', 'experiment', 'se', 'value'])
+    """
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be an assumptions.Config; got {type(config).__name__}")
+    if device is not None:
+        config = config.replace(device=str(resolve_device(device)))
+    dev = resolve_device(config.device)
+    with Timer(dev) as t:
+        impacts = measure_all(config)
+    results = {name: imp.record() for name, imp in impacts.items()}
+    return make_record("assumptions", config, results, dev, t.seconds)

@@ -11,6 +11,7 @@ from ... import noise, sde, sgd
 from ...problems import TorchModel
 from ...sampling import Reshuffle, WithoutReplacement
 from ...stats import mean_se
+from ..record import ExperimentConfig
 from ._impacts import Impact
 from ._yardstick import Config, yardstick
 
@@ -18,7 +19,7 @@ from ._yardstick import Config, yardstick
 
 
 @dataclass(frozen=True)
-class NetConfig:
+class NetConfig(ExperimentConfig):
     """The tanh-network yardstick: inputs the first ``pca_dim`` PCA scores, one hidden tanh layer.
 
     The network 𝑓(x) = w₂ᵀtanh(W₁x + b₁) + b₂ is trained by full-batch GD on the squared loss to
@@ -70,17 +71,13 @@ NET_MEASURES = ("Lindeberg condition", "η → 0", "no autocorrelation", "moment
 #: long runs at the small raw step) on 32 chains of 250 steps (the ranking page's time budget;
 #: the SEs of the three ratios are about 1.5%), the ``gpu`` one all four with more chains, steps
 #: and data
-NET_PROFILES: dict[str, dict] = {
-    "cpu": {"steps": 250},
-    "gpu": {
-        "n_data": 1792,
-        "chains": 1024,
-        "steps": 2000,
-        "burn": 400,
-        "device": "cuda",
-        "measures": NET_MEASURES,
-    },
+NET_PROFILES: dict[str, NetConfig] = {
+    "ci": NetConfig(steps=250),
+    "gpu": NetConfig(
+        n_data=1792, chains=1024, steps=2000, burn=400, device="cuda", measures=NET_MEASURES
+    ),
 }
+NetConfig.PROFILES = NET_PROFILES
 
 
 def half_squared_error(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

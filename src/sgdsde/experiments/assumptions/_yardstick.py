@@ -11,10 +11,11 @@ from ... import linear_theory as lt
 from ... import sgd
 from ...problems import LinearRegression, digits_mlp
 from ...stats import mean_se
+from ..record import ExperimentConfig
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(ExperimentConfig):
     """The setting of the §2.3–2.4 measurements (CPU default; see :data:`PROFILES`).
 
     Parameters
@@ -57,10 +58,11 @@ class Config:
 
 
 #: named scale profiles: the CI default and a larger GPU run (smaller standard errors)
-PROFILES: dict[str, dict] = {
-    "cpu": {},
-    "gpu": {"chains": 4096, "steps": 4000, "burn": 400, "device": "cuda"},
+PROFILES: dict[str, Config] = {
+    "ci": Config(),
+    "gpu": Config(chains=4096, steps=4000, burn=400, device="cuda"),
 }
+Config.PROFILES = PROFILES
 
 
 @dataclass
