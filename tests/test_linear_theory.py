@@ -248,3 +248,110 @@ def test_moment_paths_need_the_mean_with_the_second_moment():
     for path in (lt.sgd_moment_path, lt.sde_moment_path):
         with pytest.raises(ValueError, match="m0"):
             path(o, [0.1], 2, M0=torch.eye(2, dtype=f64))
+
+
+# --- augmented moment maps: z = (1, E θ, vec E θθᵀ) ---------------------------------------------
+
+
+def _tol(ref):
+    return dict(rtol=1e-12, atol=1e-12 * float(ref.abs().max()))
+
+
+@pytest.mark.parametrize("B", [1, 2])
+def test_augmented_step_matrix_equals_enumeration_and_sgd_moment_path(B):
+    import itertools
+
+    p = P.LinearRegression(*P.gaussian_regression(7, 2, seed=3))
+    o = lt.moment_operators(p)
+    theta0, eta = torch.tensor([1.5, -2.0], dtype=f64), 0.3
+    z1 = lt.augmented_step_matrix(p, eta, eta**2 / B) @ lt.augmented_state(theta0)
+    mean, cov = lt.moments_of(z1)
+    # exact enumeration of all ordered batches drawn with replacement
+    batches = torch.tensor(list(itertools.product(range(p.n), repeat=B)))
+    th1 = theta0 - eta * p.batch_grad(theta0.expand(len(batches), -1), batches)
+    assert torch.allclose(mean, th1.mean(0), **_tol(th1))
+    assert torch.allclose(cov, th1.T.cov(correction=0), **_tol(cov))
+    # the δ = θ − θ̂ recursion of sgd_moment_path (which includes the mean's cross term)
+    m0 = theta0 - o.theta
+    M1 = lt.sgd_moment_path(o, [eta], B, M0=torch.outer(m0, m0), m0=m0)[1]
+    m1 = m0 - eta * o.H @ m0
+    assert torch.allclose(mean - o.theta, m1, **_tol(m1))
+    assert torch.allclose(cov, M1 - torch.outer(m1, m1), **_tol(M1))
+
+
+def test_augmented_step_matrix_is_one_euler_maruyama_step_with_a_modified_drift():
+    p = P.LinearRegression(*P.gaussian_regression(9, 3, seed=6))
+    a = lt.augmented_operators(p)
+    th, dt, eta = torch.tensor([0.2, -0.4, 1.0], dtype=f64), 0.01, 0.25
+    Hm = torch.eye(3, dtype=f64) + eta / 2 * a.H
+    z1 = lt.augmented_step_matrix(a, dt, dt * eta / 4, H=Hm @ a.H, b=Hm @ a.b) @ lt.augmented_state(th)
+    mean, cov = lt.moments_of(z1)
+    want_mean = th - dt * Hm @ p.grad(th)
+    want_cov = dt * eta / 4 * N.empirical_covariance(p, th)
+    assert torch.allclose(mean, want_mean, **_tol(want_mean))
+    assert torch.allclose(cov, want_cov, rtol=1e-9, atol=1e-12 * float(mean.abs().max()) ** 2)
+
+
+@pytest.mark.parametrize("steps", [1, 5])
+def test_augmented_generator_exponential_equals_sde_moment_path(steps):
+    p = P.LinearRegression(*P.gaussian_regression(9, 2, seed=5))
+    o, a = lt.moment_operators(p), lt.augmented_operators(p)
+    theta0 = torch.tensor([1.0, -0.5], dtype=f64)
+    eta, B = 0.2, 3
+    z = torch.linalg.matrix_exp(steps * eta * lt.augmented_generator(a, eta / B)) @ lt.augmented_state(
+        theta0
+    )
+    mean, cov = lt.moments_of(z)
+    m0 = theta0 - o.theta
+    M = lt.sde_moment_path(o, [eta] * steps, B, M0=torch.outer(m0, m0), m0=m0)[-1]
+    m = torch.linalg.matrix_exp(-steps * eta * o.H) @ m0
+    assert torch.allclose(mean - o.theta, m, rtol=1e-10, atol=1e-12)
+    assert torch.allclose(cov, M - torch.outer(m, m), rtol=1e-9, atol=1e-12 * float(M.abs().max()))
+    # noise_coef = 0 is gradient flow: a point stays a point
+    z_gf = torch.linalg.matrix_exp(eta * lt.augmented_generator(a, 0.0)) @ lt.augmented_state(theta0)
+    assert float(lt.moments_of(z_gf)[1].abs().max()) < 1e-12 * float(z_gf.abs().max())
+
+
+def test_noise_moment_operator_gives_the_empirical_covariance():
+    p = P.LinearRegression(*P.gaussian_regression(11, 3, seed=7))
+    E = lt.noise_moment_operator(p)
+    g = torch.Generator().manual_seed(8)
+    pts = 2 * torch.randn(5, 3, generator=g, dtype=f64)
+    Sig = N.empirical_covariance(p, pts)  # (5, 3, 3)
+    zs = torch.stack([lt.augmented_state(t) for t in pts])
+    for k in range(5):
+        assert torch.allclose((E @ zs[k]).reshape(3, 3), Sig[k], **_tol(Sig[k]))
+    # linear in z: the uniform law on the 5 points has E Σ = the average of the Σ's
+    assert torch.allclose((E @ zs.mean(0)).reshape(3, 3), Sig.mean(0), **_tol(Sig))
+
+
+def test_moments_of_batches_and_bad_input():
+    import numpy as np
+
+    g = torch.Generator().manual_seed(9)
+    pts = torch.randn(4, 2, generator=g, dtype=f64)
+    zs = torch.stack([lt.augmented_state(t) for t in pts])
+    mean, cov = lt.moments_of(zs)
+    assert mean.shape == (4, 2) and float(cov.abs().max()) < 1e-14
+    mean_np, cov_np = lt.moments_of(zs.numpy())
+    assert isinstance(mean_np, np.ndarray) and np.allclose(mean_np, pts.numpy())
+    with pytest.raises(ValueError, match="1 \\+ d \\+ d²"):
+        lt.moments_of(torch.zeros(6, dtype=f64))
+    with pytest.raises(TypeError, match="z must be"):
+        lt.moments_of([1.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="theta"):
+        lt.augmented_state(torch.zeros(2, 2, dtype=f64))
+
+
+def test_augmented_maps_reject_bad_input():
+    p = P.LinearRegression(*P.gaussian_regression(6, 2, seed=1))
+    with pytest.raises(TypeError, match="ops must be"):
+        lt.augmented_step_matrix("p", 0.1, 0.0)
+    with pytest.raises(TypeError, match="problem must be"):
+        lt.noise_moment_operator(object())
+    with pytest.raises(ValueError, match="h must be"):
+        lt.augmented_step_matrix(p, 0.0, 0.1)
+    with pytest.raises(ValueError, match="noise_coef must be"):
+        lt.augmented_generator(p, -1.0)
+    with pytest.raises(ValueError, match="H must have shape"):
+        lt.augmented_generator(p, 0.1, H=torch.eye(3, dtype=f64))

@@ -21,8 +21,22 @@ Their stationary states solve the linear equations of the chapter on §2.3 (``eq
 the stationary excess loss is E[L_n(θ) − L_n(θ̂)] = tr(HM)/2. Every function takes the operators
 as a :class:`MomentOperators` built once by :func:`moment_operators`; dtype and device follow the
 problem.
+
+The augmented moment maps (:func:`augmented_step_matrix`, :func:`augmented_generator`) track
+z = (1, E θ, vec E θθᵀ) in the original coordinates, for any drift pair (H, b) (gradient flow, the
+SDE (23), the order-2 modified equation, Euler–Maruyama), with the noise's moments from
+:func:`noise_moment_operator`.
 """
 
+from ._augmented import (
+    AugmentedOperators,
+    augmented_generator,
+    augmented_operators,
+    augmented_state,
+    augmented_step_matrix,
+    moments_of,
+    noise_moment_operator,
+)
 from ._operators import (
     MomentOperators,
     batch_hessian_moment,
@@ -51,4 +65,11 @@ __all__ = [
     "sde_moment_path",
     "reshuffle_variance_factor",
     "discrete_lyapunov",
+    "AugmentedOperators",
+    "augmented_operators",
+    "noise_moment_operator",
+    "augmented_step_matrix",
+    "augmented_generator",
+    "augmented_state",
+    "moments_of",
 ]
