@@ -91,7 +91,7 @@ def test_bad_inputs():
         S.with_replacement(5, 0, 1, gen())
     with pytest.raises(ValueError, match="chains must be >= 1"):
         S.with_replacement(5, 1, 0, gen())
-    with pytest.raises(ValueError, match="sampling scheme must be one of"):
+    with pytest.raises(ValueError, match="sampling must be one of"):
         S.make_sampler("bootstrap", 5, 1, 1, gen())
     with pytest.raises(TypeError, match="generator"):
         S.with_replacement(5, 1, 1, 42)
@@ -258,9 +258,31 @@ def test_registry_and_numpy_ints():
     assert S.get_scheme("reshuffle") is S.Reshuffler
     s = S.make_sampler("without_replacement", np.int64(8), np.int32(3), np.int64(2), gen())
     assert s.n == 8 and type(s.n) is int and s().shape == (2, 3)
-    with pytest.raises(ValueError, match="sampling scheme must be one of"):
+    with pytest.raises(ValueError, match="sampling must be one of"):
         S.get_scheme("bootstrap")
     with pytest.raises(ValueError, match="j must be >= 0"):
         S.Reshuffle(4, 2).cross_factor(-1)
     with pytest.raises(ValueError, match="too many"):
         S.WithReplacement(50, 8).batches()
+
+
+def test_engines_take_a_scheme_class_or_its_name_alike():
+    """sgd.run, noise.* and sde.sgd_sde normalise a scheme class to its registered name."""
+    import torch
+
+    from sgdsde import noise, sde, sgd
+    from sgdsde import sampling as S
+    from sgdsde.problems import LinearRegression, gaussian_regression
+
+    p = LinearRegression(*gaussian_regression(20, 2, seed=0))
+    for sch in (S.WithReplacement, S.WithoutReplacement, S.Reshuffle):
+        assert S.scheme_name(sch) == sch.name
+        kw = dict(chains=3, seed=2)
+        assert torch.equal(sgd.run(p, None, 0.1, 4, 6, sampling=sch, **kw).theta,
+                           sgd.run(p, None, 0.1, 4, 6, sampling=sch.name, **kw).theta)
+        assert torch.equal(sde.sgd_sde(p, None, 0.1, 4, 6, sampling=sch, **kw).x,
+                           sde.sgd_sde(p, None, 0.1, 4, 6, sampling=sch.name, **kw).x)
+        assert torch.equal(noise.minibatch_covariance(p, p.theta0, 4, sampling=sch),
+                           noise.minibatch_covariance(p, p.theta0, 4, sampling=sch.name))
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        sgd.run(p, None, 0.1, 4, 6, sampling="bogus")

@@ -20,7 +20,7 @@ import torch
 
 from ._validate import as_int
 from .problems import Problem
-from .sampling import SCHEMES, WithoutReplacement, get_scheme, make_sampler
+from .sampling import WithoutReplacement, get_scheme, make_sampler, scheme_name
 
 __all__ = [
     "empirical_covariance",
@@ -48,9 +48,8 @@ def _count(name: str, v, lo: int) -> int:
         raise ValueError(f"{name} must be an int >= {lo}; got {v!r}") from None
 
 
-def _check_batch(n: int, batch_size, sampling: str) -> int:
-    if not isinstance(sampling, str) or sampling not in SCHEMES:
-        raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
+def _check_batch(n: int, batch_size, sampling) -> int:
+    sampling = scheme_name(sampling)  # a name or a sampling.SamplingScheme subclass
     batch_size = as_int("batch_size", batch_size, min=1)
     if get_scheme(sampling).distinct and batch_size > n:
         raise ValueError(
@@ -117,7 +116,7 @@ def _scheme_factor(n: int, batch_size: int, sampling: str) -> float:
 
 
 def minibatch_covariance(
-    problem: Problem, theta: torch.Tensor, batch_size: int, sampling: str = "with_replacement"
+    problem: Problem, theta: torch.Tensor, batch_size: int, sampling="with_replacement"
 ) -> torch.Tensor:
     """Exact ``Cov[g_B(θ) | D_n]`` for one batch of ``sampling``: ``(..., d, d)``.
 
@@ -143,7 +142,7 @@ def sample_batch_grads(
     batch_size: int,
     m: int,
     *,
-    sampling: str = "with_replacement",
+    sampling="with_replacement",
     seed: int = 0,
 ) -> torch.Tensor:
     """m independent minibatch gradients g_{B_1}(θ), …, g_{B_m}(θ) at a fixed θ: ``(..., m, d)``.
@@ -176,7 +175,7 @@ def estimate_covariance(
     batch_size: int,
     m: int,
     *,
-    sampling: str = "with_replacement",
+    sampling="with_replacement",
     seed: int = 0,
 ) -> torch.Tensor:
     """The notes' §1.8.5 estimator Σ̂ = B/(m−1) Σ_j (g_{B_j} − ḡ)(g_{B_j} − ḡ)ᵀ (``(..., d, d)``).
@@ -203,7 +202,7 @@ def sample_gaussian_noise(
     batch_size: int,
     samples: int,
     *,
-    sampling: str = "with_replacement",
+    sampling="with_replacement",
     n: int | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:

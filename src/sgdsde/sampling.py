@@ -56,6 +56,7 @@ __all__ = [
     "REGISTRY",
     "SCHEMES",
     "get_scheme",
+    "scheme_name",
     "cov_factor",
     "with_replacement",
     "without_replacement",
@@ -399,7 +400,19 @@ def get_scheme(scheme: str | type[SamplingScheme]) -> type[SamplingScheme]:
         return scheme
     if isinstance(scheme, str) and scheme in REGISTRY:
         return REGISTRY[scheme]
-    raise ValueError(f"sampling scheme must be one of {SCHEMES}; got {scheme!r}")
+    raise ValueError(f"sampling must be one of {SCHEMES} or a SamplingScheme class; got {scheme!r}")
+
+
+def scheme_name(scheme: str | type[SamplingScheme]) -> str:
+    """The registered name of ``scheme`` (a name or a :class:`SamplingScheme` subclass): engines
+    take either and normalise with this.
+
+    Examples
+    --------
+    >>> scheme_name(Reshuffle), scheme_name("with_replacement")
+    ('reshuffle', 'with_replacement')
+    """
+    return get_scheme(scheme).name
 
 
 def cov_factor(scheme: str | type[SamplingScheme], n: int, batch_size: int) -> float:

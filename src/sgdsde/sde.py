@@ -227,7 +227,7 @@ def sgd_sde(
     steps: int,
     *,
     dt: float | None = None,
-    sampling: str = "with_replacement",
+    sampling="with_replacement",
     noise: str = "gaussian",
     alpha: float | None = None,
     order: int = 1,
@@ -285,7 +285,7 @@ def sgd_sde(
         Number of Euler–Maruyama steps ≥ 0 (final time ``steps * dt``).
     dt : float, optional
         SDE time step; default η (then one EM step ↔ one SGD step).
-    sampling : {"with_replacement", "without_replacement", "reshuffle"}
+    sampling : {"with_replacement", "without_replacement", "reshuffle"} or the scheme class
     noise : {"gaussian", "alpha_stable"}
     alpha : float, optional
         Stability index in (0, 2] for ``noise="alpha_stable"``.

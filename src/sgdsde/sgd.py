@@ -39,7 +39,7 @@ from .dynamics import SGD, integrate
 from .dynamics.path import DivergenceError as _CoreDivergenceError
 from .dynamics.path import Path
 from .problems import Problem
-from .sampling import SCHEMES
+from .sampling import SamplingScheme, scheme_name
 
 __all__ = [
     "run",
@@ -156,7 +156,7 @@ def run(
     batch_size: int | None,
     steps: int,
     *,
-    sampling: str = "with_replacement",
+    sampling: str | type[SamplingScheme] = "with_replacement",
     chains: int | None = None,
     momentum: float = 0.0,
     seed: int = 0,
@@ -178,7 +178,9 @@ def run(
         without replacement or with ``"reshuffle"`` is also exact GD (the batch is the data set);
         B = n *with* replacement is still stochastic (n i.i.d. draws).
     steps : int ≥ 0
-    sampling : one of ``"with_replacement"``, ``"without_replacement"``, ``"reshuffle"``
+    sampling : one of ``"with_replacement"``, ``"without_replacement"``, ``"reshuffle"``, or the
+        scheme class (``sampling.WithReplacement``, ``sampling.WithoutReplacement``,
+        ``sampling.Reshuffle``)
     chains : int ≥ 1; default: ``theta0.shape[0]`` if θ₀ is ``(chains, d)``, else 1
     momentum : float in [0, 1); heavy ball, 0 = plain SGD exactly
     seed : int; seeds the batch generator (on the problem's device). Chain c's batches differ from
@@ -216,8 +218,7 @@ def run(
     # -- validate ------------------------------------------------------------------------------
     steps = _int_at_least("steps", steps, 0)
     record_every = _int_at_least("record_every", record_every, 1)
-    if sampling not in SCHEMES:
-        raise ValueError(f"sampling must be one of {SCHEMES}; got {sampling!r}")
+    sampling = scheme_name(sampling)  # a name or a sampling.SamplingScheme subclass
     if on_divergence not in ("raise", "flag"):
         raise ValueError(f"on_divergence must be 'raise' or 'flag'; got {on_divergence!r}")
     if (
