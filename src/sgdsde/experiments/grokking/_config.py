@@ -14,21 +14,21 @@ __all__ = ["GrokConfig", "CONFIGS", "PROFILES"]
 class GrokConfig(ExperimentConfig):
     """Settings of one grokking run (see :data:`CONFIGS` for the named ones).
 
-        ``steps`` counts optimiser steps (= epochs for full batch); ``batch_size=None`` is full batch;
-        ``optimizer`` is ``"adamw"`` (``betas``, decoupled ``weight_decay``) or ``"sgd"`` (``momentum``,
-        L2 ``weight_decay``); ``warmup`` linear learning-rate warm-up steps. Noise statistics use a fixed
-        subsample of ``noise_samples`` training examples, batches of ``noise_batch`` and
-        ``noise_draws`` noise vectors, every ``noise_every`` steps (0 = never). ``stop_test_loss``: stop
-        at the first log step whose test loss is below it (None = run all ``steps``).
-    ``compare_runs`` and ``compare_batch``: the chapter's full-batch vs minibatch comparison (runs
-    ``seed + 1`` … ``seed + compare_runs``, minibatches of ``compare_batch``); not used by one run.
-    Profiles: :data:`PROFILES` (``GrokConfig.profile(name)``).
+    ``steps`` counts optimiser steps (= epochs for full batch); ``batch_size=None`` is full batch;
+    ``optimizer`` is ``"adamw"`` (``betas``, decoupled ``weight_decay``) or ``"sgd"``
+    (``momentum``, L2 ``weight_decay``); ``warmup`` linear learning-rate warm-up steps. Noise
+    statistics use a fixed subsample of ``noise_samples`` training examples, batches of
+    ``noise_batch`` and ``noise_draws`` noise vectors, every ``noise_every`` steps (0 = never).
+    ``stop_test_loss``: stop at the first log step whose test loss is below it (None = run all
+    ``steps``). ``compare_runs`` and ``compare_batch``: the chapter's full-batch vs minibatch
+    comparison (runs ``seed + 1`` … ``seed + compare_runs``, minibatches of ``compare_batch``);
+    not used by one run. Profiles: :data:`PROFILES` (``GrokConfig.profile(name)``).
 
-        Examples
-        --------
-        >>> cfg = GrokConfig(p=7, steps=5)
-        >>> cfg.model, cfg.batch_size is None, CONFIGS["nanda"].p
-        ('mlp', True, 113)
+    Examples
+    --------
+    >>> cfg = GrokConfig(p=7, steps=5)
+    >>> cfg.model, cfg.batch_size is None, CONFIGS["nanda"].p
+    ('mlp', True, 113)
     """
 
     name: str = "cpu"
