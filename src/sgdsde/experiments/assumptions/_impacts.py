@@ -319,7 +319,7 @@ MEASURES = {
 
 
 def measure_all(cfg: Config, ys: Yardstick | None = None) -> dict[str, Impact]:
-    """Every impact of :data:`MEASURES` for ``cfg`` (the numbers the assumption pages compute).
+    """Every impact of ``MEASURES`` for ``cfg`` (the numbers the assumption pages compute).
 
     Examples
     --------
@@ -334,7 +334,7 @@ def measure_all(cfg: Config, ys: Yardstick | None = None) -> dict[str, Impact]:
 def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
     """Measure every impact of ``config`` (:func:`measure_all`) and return them as a record.
 
-    ``results`` maps each assumption of :data:`MEASURES` to its :meth:`Impact.record`. The
+    ``results`` maps each assumption of ``MEASURES`` to its :meth:`Impact.record`. The
     network yardstick is separate (:func:`~sgdsde.experiments.assumptions.network_impacts`).
 
     Examples

@@ -16,7 +16,7 @@ from ..record import ExperimentConfig
 
 @dataclass(frozen=True)
 class Config(ExperimentConfig):
-    """The setting of the §2.3–2.4 measurements (CPU default; see :data:`PROFILES`).
+    """The setting of the §2.3–2.4 measurements (CPU default; see ``PROFILES``).
 
     Parameters
     ----------

@@ -28,7 +28,7 @@ __all__ = ["Config", "PROFILES", "run", "check_plateaus"]
 
 @dataclass(frozen=True)
 class Config(ExperimentConfig):
-    """Every parameter of the deep-linear chapter (profiles: :data:`PROFILES`).
+    """Every parameter of the deep-linear chapter (profiles: ``PROFILES``).
 
     Teacher singular values ``s_values``, sizes ``d_in``, ``d_out``, ``hidden``, ``n_data``; step
     ``lr``; random initialisations of scales ``init_scales`` (``gd_chains`` chains); the SGD/SDE

@@ -12,7 +12,7 @@ __all__ = ["GrokConfig", "CONFIGS", "PROFILES"]
 
 @dataclass(frozen=True)
 class GrokConfig(ExperimentConfig):
-    """Settings of one grokking run (see :data:`CONFIGS` for the named ones).
+    """Settings of one grokking run (see ``CONFIGS`` for the named ones).
 
     ``steps`` counts optimiser steps (= epochs for full batch); ``batch_size=None`` is full batch;
     ``optimizer`` is ``"adamw"`` (``betas``, decoupled ``weight_decay``) or ``"sgd"``
@@ -22,7 +22,7 @@ class GrokConfig(ExperimentConfig):
     ``stop_test_loss``: stop at the first log step whose test loss is below it (None = run all
     ``steps``). ``compare_runs`` and ``compare_batch``: the chapter's full-batch vs minibatch
     comparison (runs ``seed + 1`` … ``seed + compare_runs``, minibatches of ``compare_batch``);
-    not used by one run. Profiles: :data:`PROFILES` (``GrokConfig.profile(name)``).
+    not used by one run. Profiles: ``PROFILES`` (``GrokConfig.profile(name)``).
 
     Examples
     --------
@@ -95,7 +95,7 @@ CONFIGS["nanda_minibatch"] = dataclasses.replace(
 
 #: Scale profiles: ``ci`` is the chapter's default CPU run (the ``cpu`` MLP, 2500 steps, noise
 #: statistics every 50), ``gpu`` Nanda et al.'s transformer (``nanda``, 16 comparison runs); every
-#: named configuration of :data:`CONFIGS` is a profile too.
+#: named configuration of ``CONFIGS`` is a profile too.
 PROFILES: dict[str, GrokConfig] = {
     "ci": dataclasses.replace(CONFIGS["cpu"], steps=2500, noise_every=50),
     "gpu": dataclasses.replace(CONFIGS["nanda"], compare_runs=16),

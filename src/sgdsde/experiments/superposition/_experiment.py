@@ -22,7 +22,7 @@ __all__ = ["Config", "PROFILES", "run", "check_superposition"]
 
 @dataclass(frozen=True)
 class Config(ExperimentConfig):
-    """Every parameter of the superposition experiment (profiles: :data:`PROFILES`).
+    """Every parameter of the superposition experiment (profiles: ``PROFILES``).
 
     ``n_features`` n, ``n_hidden`` m, importances ``importance_decay``^i; the phase diagram trains
     ``replicas`` models per entry of ``densities`` with Adam (``adam_steps``, ``adam_batch``,

@@ -30,7 +30,7 @@ METHODS = ("SGD", "Gaussian SDE", "Lévy SDE")
 
 @dataclass(frozen=True)
 class Config(ExperimentConfig):
-    """Every parameter of the escape-time experiment (profiles: :data:`PROFILES`).
+    """Every parameter of the escape-time experiment (profiles: ``PROFILES``).
 
     ``n_data`` data points a_i: heavy-tailed ones are the (i − ½)/n quantiles of ``strata``·n
     symmetric α-stable draws (index ``alpha_data``, scale 1), light ones N(0, ``light_scale``²);
