@@ -114,11 +114,6 @@ def test_numpy_integers_are_accepted_everywhere_an_int_is():
         noise.top_eigen(p, p.theta0, True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="experiments/grokking.py (owned by the experiments split) does not check noise_every "
-    "yet; once it raises, this XPASS fails: remove the mark",
-)
 def test_negative_noise_every_is_refused():
     from sgdsde.experiments import grokking
 

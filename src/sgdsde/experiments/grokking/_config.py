@@ -63,6 +63,20 @@ class GrokConfig(ExperimentConfig):
     compare_runs: int = 3
     compare_batch: int = 32
 
+    def __post_init__(self):
+        # the counts a run loops over: a clear error instead of a silent non-run or a late crash
+        for name, low in (
+            ("steps", 0),
+            ("log_every", 1),
+            ("noise_every", 0),
+            ("noise_samples", 1),
+            ("noise_batch", 1),
+            ("noise_draws", 1),
+        ):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ValueError(f"{name} must be an int >= {low}; got {v!r}")
+
 
 #: Named configurations. ``cpu``: an MLP (quadratic activation, Gromov-style) on p = 23 with half
 #: the pairs for training; it memorises in ~25 full-batch AdamW steps and groks after ~1000. ``nanda``: Nanda et al. (2023) — p = 113, one-layer transformer d = 128,
