@@ -78,9 +78,10 @@ def sgd_moment_path(
     lrs = _check_lrs(lrs, ops)
     M, m = _check_start(M0, m0, ops)
     I = torch.eye(ops.d**2, dtype=ops.H.dtype, device=ops.H.device)
+    EHH = batch_hessian_moment(ops, B, c)  # E[H_B ⊗ H_B]: the same at every step
     Ms = [M]
     for e in lrs.tolist():
-        T = I - e * ops.Hsum + e**2 * batch_hessian_moment(ops, B, c)
+        T = I - e * ops.Hsum + e**2 * EHH
         M = T @ M + e**2 * c / B * (ops.S + ops.Kc @ m)
         m = m - e * ops.H @ m
         Ms.append(M)
