@@ -1,4 +1,4 @@
-// The claims ledger (chapters/19_claims_ledger.md, drawn by sgdsde.book.ledger.to_html): filters by
+// The claims ledger (chapters/26_claims_ledger.md, drawn by sgdsde.book.ledger.to_html): filters by
 // verdict and notes section, a full-text search and sortable columns. Jupyter Book loads every
 // script of _static on every page; this one does nothing on a page without a ledger.
 // The filter state lives in the address (#verdict=wrong&section=§2&q=noise), so the counts above

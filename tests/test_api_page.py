@@ -1,4 +1,4 @@
-"""The API page (``chapters/20_api.md``) documents every module, and every public object has an example.
+"""The API page (``chapters/27_api.md``) documents every module, and every public object has an example.
 
 Moved out of the page's index cell: the page now only displays the index.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sgdsde
 
-API_PAGE = Path(__file__).resolve().parents[1] / "chapters" / "20_api.md"
+API_PAGE = Path(__file__).resolve().parents[1] / "chapters" / "27_api.md"
 
 
 def _documented_modules() -> list[str]:

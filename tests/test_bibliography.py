@@ -1,6 +1,6 @@
 """Every work in references.bib is cited in the book, every citation resolves, entries suit author–year.
 
-The bibliography page (chapters/22_bibliography.md) lists the works cited in the pages of ``_toc.yml``
+The bibliography page (chapters/29_bibliography.md) lists the works cited in the pages of ``_toc.yml``
 (sphinxcontrib-bibtex, ``bibtex_reference_style: author_year``). An entry that nothing cites would
 silently vanish from that page, so it is reported here by key.
 """
@@ -62,5 +62,5 @@ def test_entries_have_author_year_and_title(bib):
 
 
 def test_bibliography_page_is_in_the_toc_and_holds_the_directive():
-    assert "chapters/22_bibliography" in toc_pages(ROOT)
-    assert "```{bibliography}" in (ROOT / "chapters" / "22_bibliography.md").read_text(encoding="utf-8")
+    assert "chapters/29_bibliography" in toc_pages(ROOT)
+    assert "```{bibliography}" in (ROOT / "chapters" / "29_bibliography.md").read_text(encoding="utf-8")

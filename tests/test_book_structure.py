@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT))
 from conftest import is_text_notebook  # noqa: E402
 
 #: Pages that are prose only (no code to run). Any other page must be a text notebook.
-PROSE_PAGES = {"chapters/00_intro", "chapters/22_bibliography", "chapters/21_exec_times"}
+PROSE_PAGES = {"chapters/00_intro", "chapters/29_bibliography", "chapters/28_exec_times"}
 
 
 def toc_files() -> list[str]:

@@ -1,6 +1,6 @@
 """The claims ledger is complete: every claim of the notes is checked by a cell of the book.
 
-The ledger (chapters/19_claims_ledger.md) is generated from the ``claim("<id>", verdict=...)`` calls of
+The ledger (chapters/26_claims_ledger.md) is generated from the ``claim("<id>", verdict=...)`` calls of
 the chapters, parsed statically by :mod:`sgdsde.book.ledger`. These tests fail when
 
 - a registry id has no checking cell in a page of ``_toc.yml`` (e.g. a checking cell was removed);
@@ -32,7 +32,7 @@ from conftest import is_text_notebook  # noqa: E402
 #: alone defines the equation numbers (1..62).
 NOTES = ROOT.parent / "shared" / "seed" / "sgd_noise_notes.txt"
 N_EQUATIONS = 62
-LEDGER_PAGE = "chapters/19_claims_ledger"
+LEDGER_PAGE = "chapters/26_claims_ledger"
 
 
 def toc_notebooks(root: Path = ROOT) -> list[str]:

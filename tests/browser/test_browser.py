@@ -54,7 +54,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-dev-shm-usage"]
 PARALLEL = int(os.environ.get("BROWSER_PAGES_AT_ONCE", "4"))
 DARK_PAGE = "chapters/03_gradient_noise"          # a page with figures and formulas
-LEDGER_PAGE = "chapters/19_claims_ledger"
+LEDGER_PAGE = "chapters/26_claims_ledger"
 SHOT_MAX_HEIGHT = 6000                    # px of a full-page screenshot (the ledger is very long)
 
 if not Path(CHROMIUM).is_file() or not os.access(CHROMIUM, os.X_OK):

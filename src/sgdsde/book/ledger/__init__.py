@@ -29,7 +29,7 @@ Examples
 ... '''
 >>> checks, problems = parse_text(page, page="chapters/setup")
 >>> c = checks[0]
->>> c.id, c.verdict, c.section, c.anchor, c.href("chapters/19_claims_ledger")
+>>> c.id, c.verdict, c.section, c.anchor, c.href("chapters/26_claims_ledger")
 ('s1.3-unbiased', 'holds', 'The unbiased gradient', 'claim-s1.3-unbiased', 'setup.html#claim-s1.3-unbiased')
 >>> problems
 []

@@ -59,13 +59,13 @@ class Check:
     anchor: str
     how: str = ""
 
-    def href(self, from_page: str = "chapters/19_claims_ledger") -> str:
+    def href(self, from_page: str = "chapters/26_claims_ledger") -> str:
         """Relative URL of the checking cell's badge, as seen from the HTML page ``from_page``.
 
         Examples
         --------
         >>> c = Check("eq-7", "holds", "", "chapters/03_gradient_noise", "T", "S", 1, "claim-eq-7")
-        >>> c.href("chapters/19_claims_ledger")
+        >>> c.href("chapters/26_claims_ledger")
         '03_gradient_noise.html#claim-eq-7'
         >>> c.href("index")
         'chapters/03_gradient_noise.html#claim-eq-7'

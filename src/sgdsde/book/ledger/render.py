@@ -155,7 +155,7 @@ def _controls_html(rows: list[LedgerRow]) -> str:
     )
 
 
-def to_html(rows: list[LedgerRow], from_page: str = "chapters/19_claims_ledger") -> str:
+def to_html(rows: list[LedgerRow], from_page: str = "chapters/26_claims_ledger") -> str:
     """The ledger as one HTML table, with links from ``from_page`` to each checking cell.
 
     Columns: claim id, location in the notes, one-line statement, summary verdict, and every
