@@ -41,7 +41,13 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 def data_dir() -> Path:
     """The book's ``chapters/data`` folder: beside this package's source tree (editable install),
-    else found upwards from the working directory."""
+    else found upwards from the working directory.
+
+    Examples
+    --------
+    >>> data_dir().name
+    'data'
+    """
     here = Path(__file__).resolve().parents[3] / "chapters" / "data"
     if here.is_dir():
         return here
@@ -76,7 +82,15 @@ def record_path(chapter: str, profile: str, root: str | os.PathLike | None = Non
 
 def publish(record: Record, chapter: str, profile: str | None = None) -> Path | None:
     """Write ``record`` as the chapter's record for ``profile`` (default: ``record.profile``, else
-    the page's current profile) when ``$BOOK_RECORD_DIR`` is set; return its path, else None."""
+    the page's current profile) when ``$BOOK_RECORD_DIR`` is set; return its path, else None.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ.pop(RECORD_DIR_ENV, None) and None
+    >>> publish(Record("wells", {"seed": 1}, {}, seed=1), "15_heavy_tails") is None
+    True
+    """
     if not isinstance(record, Record):
         raise TypeError(f"record must be a sgdsde Record; got {type(record).__name__}")
     root = os.environ.get(RECORD_DIR_ENV, "").strip()
@@ -92,7 +106,13 @@ def publish(record: Record, chapter: str, profile: str | None = None) -> Path | 
 
 
 def load_record(chapter: str, profile: str, root: str | os.PathLike | None = None) -> Record | None:
-    """The recorded run of ``chapter`` at ``profile``, or None when there is none."""
+    """The recorded run of ``chapter`` at ``profile``, or None when there is none.
+
+    Examples
+    --------
+    >>> load_record("15_heavy_tails", "no_such_profile") is None
+    True
+    """
     path = record_path(chapter, profile, root=root)
     return Record.from_json(path) if path.is_file() else None
 
