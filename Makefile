@@ -36,10 +36,13 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(call DONE,install)
 
 book: $(STAMP)
-	@$(call STAGE,book build)
-	$(BIN)/jupyter-book clean . >/dev/null
+	@$(call STAGE,book: every chapter under nbval then the build from its executions)
+	rm -rf _build
+	NBVAL_EXECUTED_DIR=_build/.nbval_executed \
+	  $(BIN)/python -m pytest -q --nbval-lax -n auto --dist loadfile chapters
+	$(BIN)/python -m sgdsde.book.nbcache _build/.nbval_executed _build/.jupyter_cache
 	$(BIN)/jupyter-book build . -W -n --keep-going
-	@$(call DONE,book build)
+	@$(call DONE,book: every chapter under nbval then the build from its executions)
 	@echo "HTML: $(CURDIR)/_build/html/index.html"
 
 lint: $(STAMP)
@@ -81,7 +84,7 @@ test: $(STAMP)
 	@total=$$(date +%s)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory -j2 nbval book
+	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory browser
 	echo "== make test total $$(( $$(date +%s) - total )) s"
 
