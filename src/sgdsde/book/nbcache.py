@@ -91,9 +91,11 @@ def stage(
     nb = read_page(md)
     code = [c for c in nb.cells if c.cell_type == "code"]
     if len(outputs) != len(code):
-        raise ValueError(
-            f"outputs has {len(outputs)} lists for {md.name}'s {len(code)} code cells"
-        )
+        raise ValueError(f"outputs has {len(outputs)} lists for {md.name}'s {len(code)} code cells")
+    # What a kernel reports and nbclient stores: the build picks its code lexer from it.
+    from ipykernel.ipkernel import IPythonKernel
+
+    nb.metadata["language_info"] = dict(IPythonKernel.language_info)
     for count, (cell, outs) in enumerate(zip(code, outputs, strict=True), start=1):
         cell.outputs = [nbformat.from_dict(dict(o)) for o in outs]
         cell.execution_count = count

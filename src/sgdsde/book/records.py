@@ -1,6 +1,6 @@
 """Recorded runs of a chapter at a named profile: ``chapters/data/<chapter>/<profile>.json``.
 
-A chapter run at a profile (``BOOK_PROFILE=<profile>``, see :func:`~sgdsde.book.page_profile`)
+A chapter run at a profile (``BOOK_PROFILE=<profile>``, see :func:`~sgdsde.book.seeds.page_profile`)
 with ``$BOOK_RECORD_DIR`` set writes the :class:`~sgdsde.experiments.record.Record` of its run
 there with :func:`publish`; in an ordinary build or test run :func:`publish` writes nothing. A page
 shows a recorded larger run beside its CI run with :func:`load_record`, and :func:`stale_fields`
