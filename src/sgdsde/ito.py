@@ -135,8 +135,9 @@ def ito_drift(u: sp.Expr, t: sp.Symbol, xs: Sequence[sp.Symbol], drift: Sequence
     incr = [*dX, dt]
     var = [*xs, t]
     du = sum(sp.diff(u, var[i]) * incr[i] for i in range(d + 1))
-    du += sp.Rational(1, 2) * sum(sp.diff(u, var[i], var[j]) * incr[i] * incr[j]
-                                  for i in range(d + 1) for j in range(d + 1))
+    du += sp.Rational(1, 2) * sum(
+        sp.diff(u, var[i], var[j]) * incr[i] * incr[j] for i in range(d + 1) for j in range(d + 1)
+    )
     du = sp.expand(du)
     out = 0
     for term in sp.Add.make_args(du):
@@ -144,9 +145,9 @@ def ito_drift(u: sp.Expr, t: sp.Symbol, xs: Sequence[sp.Symbol], drift: Sequence
         n_dt = powers.get(dt, 0)
         squared = [w for w in dW if powers.get(w, 0) == 2]
         n_dw = sum(powers.get(w, 0) for w in dW)
-        if n_dt == 1 and n_dw == 0:                  # the dt terms
+        if n_dt == 1 and n_dw == 0:  # the dt terms
             out += term / dt
-        elif n_dt == 0 and n_dw == 2 and squared:      # dW_i² = dt (dW_i dW_j = 0 for i ≠ j)
+        elif n_dt == 0 and n_dw == 2 and squared:  # dW_i² = dt (dW_i dW_j = 0 for i ≠ j)
             out += term / squared[0] ** 2
     return sp.expand(out)
 

@@ -76,7 +76,11 @@ def _positive(name: str, x) -> float:
 
 
 def _batch(batch_size) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     return int(batch_size)
 
@@ -110,8 +114,10 @@ class TrigLoss:
     def __init__(self, cos_coef, sin_coef):
         C, S = np.asarray(cos_coef, dtype=float), np.asarray(sin_coef, dtype=float)
         if C.ndim != 2 or C.shape != S.shape or not (np.isfinite(C).all() and np.isfinite(S).all()):
-            raise ValueError("cos_coef and sin_coef must be finite arrays of the same shape (n, K), "
-                             f"got {C.shape} and {S.shape}")
+            raise ValueError(
+                "cos_coef and sin_coef must be finite arrays of the same shape (n, K), "
+                f"got {C.shape} and {S.shape}"
+            )
         self.C, self.S = C, S
         self.n, self.degree = C.shape
 
@@ -126,7 +132,7 @@ class TrigLoss:
         """
         th = np.atleast_1d(np.asarray(theta, dtype=float))
         k = np.arange(1, self.degree + 1, dtype=float)
-        ph = k[:, None] * th[None, :] + order * math.pi / 2           # (K, len θ)
+        ph = k[:, None] * th[None, :] + order * math.pi / 2  # (K, len θ)
         kk = (k**order)[None, :, None]
         return -(kk * (self.C[:, :, None] * np.cos(ph) + self.S[:, :, None] * np.sin(ph))).sum(1)
 
@@ -218,8 +224,9 @@ class StudentNoise:
         out = np.ones_like(z)
         pos = z > 0
         zp = z[pos]
-        log_cf = (np.log(ssp.kve(h, zp)) - zp + h * np.log(zp) - math.lgamma(h)
-                  - (h - 1) * math.log(2.0))
+        log_cf = (
+            np.log(ssp.kve(h, zp)) - zp + h * np.log(zp) - math.lgamma(h) - (h - 1) * math.log(2.0)
+        )
         out[pos] = np.exp(log_cf)
         return out
 
@@ -314,18 +321,21 @@ def sgd_transfer(loss: TrigLoss, lr: float, M: int, batch_size: int = 1, noise=N
         W = _fourier_multiplier(M, noise.cf(lr * m / B) ** B)
         return interpolation_matrix(M, grid - lr * loss.grad(grid)) @ W
     if loss.n**B > MAX_BATCHES:
-        raise ValueError(f"batch_size={B} gives {loss.n**B} ordered batches of n={loss.n} samples "
-                         f"(at most MAX_BATCHES={MAX_BATCHES}); use batch_size <= "
-                         f"{int(math.log(MAX_BATCHES) / math.log(loss.n)) if loss.n > 1 else B}")
-    G = loss.per_sample_grads(grid)                                  # (n, M)
+        raise ValueError(
+            f"batch_size={B} gives {loss.n**B} ordered batches of n={loss.n} samples "
+            f"(at most MAX_BATCHES={MAX_BATCHES}); use batch_size <= "
+            f"{int(math.log(MAX_BATCHES) / math.log(loss.n)) if loss.n > 1 else B}"
+        )
+    G = loss.per_sample_grads(grid)  # (n, M)
     P = np.zeros((M, M))
     for batch in itertools.product(range(loss.n), repeat=B):
         P += interpolation_matrix(M, grid - lr * G[list(batch)].mean(0))
     return P / loss.n**B
 
 
-def generator(loss: TrigLoss, lr: float, M: int, batch_size: int = 1, order: int = 1,
-              noise=None) -> np.ndarray:
+def generator(
+    loss: TrigLoss, lr: float, M: int, batch_size: int = 1, order: int = 1, noise=None
+) -> np.ndarray:
     """``(M, M)`` collocation of :math:`\\mathcal L v = b v' + \\tfrac12 a v''`, the generator of the
     SDE (23) (``order=1``, :math:`b=-L'`) or of the modified equation (``order=2``,
     :math:`b=-L'-\\tfrac\\eta2L''L'`), with :math:`a=\\eta\\Sigma/B` (``Σ = noise.var`` if given).
@@ -351,8 +361,15 @@ def generator(loss: TrigLoss, lr: float, M: int, batch_size: int = 1, order: int
     return b[:, None] * derivative_matrix(M, 1) + 0.5 * a[:, None] * derivative_matrix(M, 2)
 
 
-def sde_transfer(loss: TrigLoss, lr: float, M: int, batch_size: int = 1, order: int = 1,
-                 noise=None, time: float | None = None) -> np.ndarray:
+def sde_transfer(
+    loss: TrigLoss,
+    lr: float,
+    M: int,
+    batch_size: int = 1,
+    order: int = 1,
+    noise=None,
+    time: float | None = None,
+) -> np.ndarray:
     """``(M, M)``: :math:`e^{t\\mathcal L}`, the SDE's transfer matrix over ``time`` (default ``lr``,
     one SGD step), i.e. the backward Kolmogorov equation :math:`\\partial_t u = \\mathcal L u` solved
     exactly in time on the grid.
