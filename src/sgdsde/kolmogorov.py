@@ -55,6 +55,8 @@ __all__ = [
     "generator",
     "sde_transfer",
     "expectations",
+    "law_path",
+    "backward_path",
     "MAX_BATCHES",
 ]
 
@@ -385,9 +387,54 @@ def sde_transfer(
     return sla.expm(t * generator(loss, lr, M, batch_size, order, noise))
 
 
+def _matrix(P) -> tuple[np.ndarray, int]:
+    P = np.asarray(P, dtype=float)
+    if P.ndim != 2 or P.shape[0] != P.shape[1]:
+        raise ValueError(f"P must be a square (M, M) matrix, got shape {P.shape}")
+    return P, _points(P.shape[0])
+
+
+def law_path(P, theta0: float, steps: int) -> np.ndarray:
+    """``(steps + 1, M)``: the law ``r_k`` (``r_k v = E v(θ_k)``) of the chain with transfer matrix
+    ``P`` from a point mass at ``theta0``, advanced by :func:`~sgdsde.dynamics.integrate`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> law_path(np.eye(9), 0.0, 2).shape
+    (3, 9)
+    """
+    P, M = _matrix(P)
+    if not math.isfinite(float(theta0)):
+        raise ValueError(f"theta0 must be finite, got {theta0!r}")
+    r0 = torch.from_numpy(interpolation_matrix(M, np.array([float(theta0)]))[0])
+    return integrate(Transfer(torch.from_numpy(P)), r0, int(steps)).x[:, 0, :].numpy()
+
+
+def backward_path(P, f_values, steps: int) -> np.ndarray:
+    """``(steps + 1, M)``: row ``j`` is ``P^j f``, i.e. :math:`u` at ``j`` steps before the horizon
+    (the backward recursion :math:`u_k = P u_{k+1}`, advanced by the dynamics core).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> backward_path(2 * np.eye(9), np.ones(9), 2)[:, 0].tolist()
+    [1.0, 2.0, 4.0]
+    """
+    P, M = _matrix(P)
+    f = np.asarray(f_values, dtype=float)
+    if f.shape != (M,):
+        raise ValueError(f"f_values must have shape ({M},) like P, got {f.shape}")
+    return (
+        integrate(Transfer(torch.from_numpy(P.T.copy())), torch.from_numpy(f), int(steps))
+        .x[:, 0, :]
+        .numpy()
+    )
+
+
 def expectations(P, f_values, theta0: float, steps: int) -> np.ndarray:
     """``(steps + 1,)``: :math:`\\mathbb E f(\\theta_k)`, ``k = 0..steps``, for the chain with transfer
-    matrix ``P`` started at ``theta0``, advanced by :func:`~sgdsde.dynamics.integrate`.
+    matrix ``P`` started at ``theta0`` (:func:`law_path` applied to ``f``).
 
     Examples
     --------
@@ -396,13 +443,8 @@ def expectations(P, f_values, theta0: float, steps: int) -> np.ndarray:
     >>> expectations(np.eye(9), np.cos(g), 0.0, 2).round(12).tolist()
     [1.0, 1.0, 1.0]
     """
-    P = np.asarray(P, dtype=float)
-    M = _points(P.shape[0]) if P.ndim == 2 else _points(-1)
+    P, M = _matrix(P)
     f = np.asarray(f_values, dtype=float)
     if f.shape != (M,):
         raise ValueError(f"f_values must have shape ({M},) like P, got {f.shape}")
-    if not math.isfinite(float(theta0)):
-        raise ValueError(f"theta0 must be finite, got {theta0!r}")
-    r0 = torch.from_numpy(interpolation_matrix(M, np.array([float(theta0)]))[0])
-    path = integrate(Transfer(torch.from_numpy(P)), r0, int(steps))
-    return path.x[:, 0, :].numpy() @ f
+    return law_path(P, theta0, steps) @ f
