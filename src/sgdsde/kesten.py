@@ -54,10 +54,14 @@ _LAGUERRE_NODES = 96
 
 
 def _check_args(lr, batch_size, dim) -> tuple[float, int, int]:
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not (math.isfinite(lr) and lr > 0):
+    if (
+        isinstance(lr, bool)
+        or not isinstance(lr, Real)
+        or not (math.isfinite(float(lr)) and float(lr) > 0)
+    ):
         raise ValueError(f"lr (η) must be a finite number > 0; got {lr!r}")
     for name, v in (("batch_size", batch_size), ("dim", dim)):
-        if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
+        if isinstance(v, bool) or not isinstance(v, Integral) or int(v) < 1:
             raise ValueError(f"{name} must be an integer >= 1; got {v!r}")
     return float(lr), int(batch_size), int(dim)
 
@@ -176,7 +180,9 @@ def _root(h, lyap: float, alpha_max: float, what: str) -> float:
     return float(optimize.brentq(g, lo, hi, xtol=1e-12, rtol=1e-12))
 
 
-def kesten_tail_index(lr: float, batch_size: int, dim: int = 1, *, alpha_max: float = 400.0) -> float:
+def kesten_tail_index(
+    lr: float, batch_size: int, dim: int = 1, *, alpha_max: float = 400.0
+) -> float:
     """The tail index α > 0 of online least squares' stationary iterates: the root of h(α) = 1.
 
     Parameters
@@ -201,8 +207,12 @@ def kesten_tail_index(lr: float, batch_size: int, dim: int = 1, *, alpha_max: fl
     """
     lr, batch_size, dim = _check_args(lr, batch_size, dim)
     what = f"lr={lr:g}, B={batch_size}, d={dim}"
-    return _root(lambda a: kesten_moment(a, lr, batch_size, dim),
-                 lyapunov_exponent(lr, batch_size, dim), alpha_max, what)
+    return _root(
+        lambda a: kesten_moment(a, lr, batch_size, dim),
+        lyapunov_exponent(lr, batch_size, dim),
+        alpha_max,
+        what,
+    )
 
 
 def _batch_sums(x2: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:

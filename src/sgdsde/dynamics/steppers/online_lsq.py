@@ -71,12 +71,15 @@ class OnlineLeastSquares(Stepper):
             or not (math.isfinite(noise_std) and noise_std >= 0)
         ):
             raise ValueError(f"noise_std must be a finite number >= 0; got {noise_std!r}")
-        self.lr, self.batch_size, self.noise_std = float(lr), int(batch_size), float(noise_std)
+        self.lr: float = float(lr)
+        self.batch_size: int = int(batch_size)
+        self.noise_std: float = float(noise_std)
 
     def draws(self, x, steps, gen):
         C, d = x.shape
-        return Increments("gaussian", None, (C, self.batch_size, d + 1), steps, x.dtype,
-                          x.device, gen)
+        return Increments(
+            "gaussian", None, (C, self.batch_size, d + 1), steps, x.dtype, x.device, gen
+        )
 
     def batch_grad(self, th: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """g_B(θ) = (1/B) Xᵀ(Xθ − σε) for draws ``z`` = [X | ε] of shape ``(chains, B, d + 1)``."""

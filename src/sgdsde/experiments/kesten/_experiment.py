@@ -10,8 +10,8 @@ from scipy import optimize
 
 from ... import sgd
 from ...dynamics import EulerMaruyama, OnlineLeastSquares, integrate
-from ...levy import symmetric_stable
 from ...kesten import finite_sum_tail_index, kesten_tail_index, variance_threshold_lr
+from ...levy import symmetric_stable
 from ...problems import LinearRegression
 from ...tails import hill, pickands
 from ..record import ExperimentConfig, Record, Timer, make_record, resolve_device
@@ -83,8 +83,7 @@ PROFILES: dict[str, Config] = {
         chains=2_000_000,
         steps=600,
         lrs=(0.3, 0.4, 0.5, 2 / 3, 0.85, 1.0, 1.25, 1.5, 1.75),
-        extra=((0.5, 4, 1), (4 / 3, 4, 1), (2.0, 4, 1), (0.25, 1, 4), (1 / 3, 1, 4),
-               (0.8, 2, 4)),
+        extra=((0.5, 4, 1), (4 / 3, 4, 1), (2.0, 4, 1), (0.25, 1, 4), (1 / 3, 1, 4), (0.8, 2, 4)),
         noise_draws=1_000_000,
         device="cuda",
     ),
@@ -114,10 +113,18 @@ def _online(cfg: Config, lr: float, B: int, d: int, seed: int, dev) -> dict:
     z = torch.randn((cfg.noise_draws, B, d + 1), generator=gen, dtype=th.dtype, device=dev)
     xi_fix = st.noise(th_fix.expand(cfg.noise_draws, d), z)[:, 0]
     kn = int(cfg.k_frac * cfg.noise_draws)
-    out = {"lr": lr, "batch_size": B, "dim": d, "k": k,
-           "alpha": kesten_tail_index(lr, B, d), "half": _estimates(path.x[1][:, 0], k),
-           "final": _estimates(th[:, 0], k), "noise_run": _estimates(xi_run, k),
-           "noise_fixed": _estimates(xi_fix, kn), "diverged": int(path.diverged.sum())}
+    out = {
+        "lr": lr,
+        "batch_size": B,
+        "dim": d,
+        "k": k,
+        "alpha": kesten_tail_index(lr, B, d),
+        "half": _estimates(path.x[1][:, 0], k),
+        "final": _estimates(th[:, 0], k),
+        "noise_run": _estimates(xi_run, k),
+        "noise_fixed": _estimates(xi_fix, kn),
+        "diverged": int(path.diverged.sum()),
+    }
     m4 = xi_fix.double() ** 4  # E ξ⁴ at the fixed θ (finite: every moment is)
     out["noise_fixed_m4"] = float(m4.mean())
     out["noise_fixed_m4_se"] = float(m4.std() / math.sqrt(cfg.noise_draws))
@@ -134,25 +141,39 @@ def _finite_sum(cfg: Config, seed: int, dev) -> dict:
     x2max = float((X[:, 0] ** 2).max())
     prob = LinearRegression(X.to(dev), y.to(dev))
     xs = X[:, 0].numpy()
-    out = {"x2max": x2max, "theta_hat": theta_hat, "runs": []}
+    runs: list[dict] = []
+    out = {"x2max": x2max, "theta_hat": theta_hat, "runs": runs}
     for j, lr in enumerate((cfg.finite_bounded / x2max, _finite_lr(xs, cfg.finite_alpha))):
         a = (1 - lr * X[:, 0] ** 2).abs()
         a_max = float(a.max())
         b_max = float((lr * X[:, 0] * r).abs().max())
         # |θ − θ̂| ≤ M ⇒ |A_i(θ − θ̂) + b_i| ≤ M for all i iff M ≥ |b_i|/(1 − |A_i|): an invariant
         m_inv = float(((lr * X[:, 0] * r).abs() / (1 - a)).max()) if a_max < 1 else math.inf
-        tr = sgd.run(prob, torch.full((1,), theta_hat, dtype=torch.float64, device=dev), lr, 1,
-                     cfg.steps, chains=cfg.chains, seed=seed + 1 + j,
-                     record_every=cfg.steps, record_loss=False)
+        tr = sgd.run(
+            prob,
+            torch.full((1,), theta_hat, dtype=torch.float64, device=dev),
+            lr,
+            1,
+            cfg.steps,
+            chains=cfg.chains,
+            seed=seed + 1 + j,
+            record_every=cfg.steps,
+            record_loss=False,
+        )
         e = (tr.final[:, 0] - theta_hat).cpu()
-        run = {"lr": lr, "lr_x2max": lr * x2max, "a_max": a_max, "b_max": b_max,
-               "bound": m_inv,
-               "max_abs": float(e.abs().max()),
-               "alpha_finite": finite_sum_tail_index(xs, lr),
-               "alpha_online": kesten_tail_index(lr, 1, 1)}
+        run = {
+            "lr": lr,
+            "lr_x2max": lr * x2max,
+            "a_max": a_max,
+            "b_max": b_max,
+            "bound": m_inv,
+            "max_abs": float(e.abs().max()),
+            "alpha_finite": finite_sum_tail_index(xs, lr),
+            "alpha_online": kesten_tail_index(lr, 1, 1),
+        }
         if math.isfinite(run["alpha_finite"]):
             run |= _estimates(e, int(cfg.k_frac * cfg.chains))
-        out["runs"].append(run)
+        runs.append(run)
     return out
 
 
@@ -172,20 +193,25 @@ def _finite_lr(xs, target: float) -> float:
     return float(optimize.brentq(f, hi / 1.05, hi, xtol=1e-12))
 
 
-def _levy(cfg: Config, seed: int, dev) -> dict:
+def _levy(cfg: Config, seed: int, dev) -> list:
     """Euler for dθ = −θ dt + dL^α (the §4 picture): iterates and increments, per η."""
     out = []
     k = int(cfg.k_frac * cfg.chains)
     for j, lr in enumerate(cfg.levy_lrs):
         em = EulerMaruyama(lambda x: -x, 1.0, lr, noise="alpha_stable", alpha=cfg.levy_alpha)
         x0 = torch.zeros(1, dtype=torch.float64, device=dev)
-        path = integrate(em, x0, cfg.steps, chains=cfg.chains, seed=seed + j,
-                         save_every=cfg.steps)
+        path = integrate(em, x0, cfg.steps, chains=cfg.chains, seed=seed + j, save_every=cfg.steps)
         gen = torch.Generator().manual_seed(seed + 100 + j)
         inc = lr ** (1 / cfg.levy_alpha) * symmetric_stable(
-            cfg.levy_alpha, (cfg.chains,), generator=gen)
-        out.append({"lr": lr, "iterates": _estimates(path.x[-1][:, 0], k),
-                    "increments": _estimates(inc, k)})
+            cfg.levy_alpha, (cfg.chains,), generator=gen
+        )
+        out.append(
+            {
+                "lr": lr,
+                "iterates": _estimates(path.x[-1][:, 0], k),
+                "increments": _estimates(inc, k),
+            }
+        )
     return out
 
 
@@ -208,9 +234,14 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
     B, d, s = config.batch_size, config.dim, config.seed
     with Timer(dev) as t:
         online = [_online(config, lr, B, d, s + 10 * i, dev) for i, lr in enumerate(config.lrs)]
-        online += [_online(config, lr, b, dd, s + 1000 + 10 * i, dev)
-                   for i, (lr, b, dd) in enumerate(config.extra)]
-        results = {"online": online, "threshold_lr": variance_threshold_lr(B, d),
-                   "finite_sum": _finite_sum(config, s + 5000, dev),
-                   "levy": _levy(config, s + 6000, dev)}
+        online += [
+            _online(config, lr, b, dd, s + 1000 + 10 * i, dev)
+            for i, (lr, b, dd) in enumerate(config.extra)
+        ]
+        results = {
+            "online": online,
+            "threshold_lr": variance_threshold_lr(B, d),
+            "finite_sum": _finite_sum(config, s + 5000, dev),
+            "levy": _levy(config, s + 6000, dev),
+        }
     return make_record("kesten", config, results, dev, t.seconds)
