@@ -43,8 +43,17 @@ def test_alpha_decreases_with_lr_and_blows_up_as_lr_to_zero():
     lrs = [0.01, 0.05, 0.2, 0.5, 1.0, 2.0]
     al = [kesten_tail_index(lr, 1, 1) for lr in lrs]
     assert all(a > b for a, b in zip(al, al[1:]))
-    assert al[0] > 100 and al[1] > 20  # α ≈ B/η for small η
+    assert al[0] > 100 and al[1] > 20  # α grows like a constant times B/η
     assert kesten_tail_index(1e-4, 1, 1) == math.inf  # beyond alpha_max
+
+
+@pytest.mark.parametrize("c,a", [(0.01, 230.0), (0.03, 59.0), (0.2, 8.0), (1.0, 0.7)])
+def test_moment_at_large_alpha_against_a_fine_grid(c, a):
+    # d = B = 1: h(α) = ∫ |1 − cu²|^α e^{−u²/2} du·√(2/π) (Q = u²) by the trapezoid rule on a
+    # fine grid; the peak of the far tail near Q = 2α + 1/c must not be missed (h(230) ≈ 6e30)
+    u = np.linspace(0, math.sqrt(2 / c + 8 * a + 400), 1_000_001)
+    g = np.exp(a * np.log(np.abs(1 - c * u * u) + 1e-300) - u * u / 2) * math.sqrt(2 / math.pi)
+    assert kesten_moment(a, c, 1) == pytest.approx(np.trapezoid(g, u), rel=1e-6)
 
 
 def test_moment_in_d_dimensions_matches_monte_carlo():

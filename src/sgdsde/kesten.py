@@ -66,7 +66,7 @@ def _check_args(lr, batch_size, dim) -> tuple[float, int, int]:
     return float(lr), int(batch_size), int(dim)
 
 
-def _expect(f, lr: float, batch_size: int, dim: int, log: bool) -> float:
+def _expect(f, lr: float, batch_size: int, dim: int, log: bool, peak: float = 0.0) -> float:
     """E over Q ~ χ²_B and R ~ χ²_{d−1} of ``f(s)``, s = (1 − cQ)² + c²QR (R by Laguerre).
 
     With ``log=True``, ``f`` returns log-values and the integrand is exp(f) (no overflow before
@@ -95,9 +95,13 @@ def _expect(f, lr: float, batch_size: int, dim: int, log: bool) -> float:
         return v * math.exp(logpdf)
 
     opts = dict(epsabs=0.0, epsrel=1e-10, limit=400)
-    lo = integrate.quad(integrand, 0.0, 1 / c, **opts)[0]
-    hi = integrate.quad(integrand, 1 / c, np.inf, **opts)[0]
-    return lo + hi
+    # breakpoints: |1 − cQ| = 0 at Q = 1/c, and the peak of (cQ − 1)^α χ²-density near
+    # Q = 1/c + 2α + B, which adaptive quadrature on [1/c, ∞) would miss for large α
+    pts = [0.0, 1 / c]
+    if peak > 0:
+        pts += [1 / c + 0.5 * peak, 1 / c + peak, 1 / c + 2 * peak]
+    pts.append(np.inf)
+    return sum(integrate.quad(integrand, a, b, **opts)[0] for a, b in zip(pts, pts[1:]))
 
 
 def kesten_moment(alpha: float, lr: float, batch_size: int, dim: int = 1) -> float:
@@ -128,7 +132,9 @@ def kesten_moment(alpha: float, lr: float, batch_size: int, dim: int = 1) -> flo
     if alpha == 0:
         return 1.0
     with np.errstate(over="ignore", divide="ignore"):
-        return _expect(lambda s: alpha / 2 * np.log(s), lr, batch_size, dim, True)
+        return _expect(
+            lambda s: alpha / 2 * np.log(s), lr, batch_size, dim, True, 2 * alpha + batch_size
+        )
 
 
 def lyapunov_exponent(lr: float, batch_size: int, dim: int = 1) -> float:
