@@ -25,6 +25,7 @@ TINY = {
                       "noise_replicas=2", "sgd_steps=30", "noise_batches=8,2"],
     "grokking": ["steps=4", "log_every=2", "noise_every=0"],
     "assumptions": ["n_data=224", "chains=8", "steps=150", "burn=30", "sched_steps=20"],
+    "kesten": ["chains=1000", "steps=20", "lrs=1.0,", "levy_lrs=0.5,", "noise_draws=1000"],
 }
 
 

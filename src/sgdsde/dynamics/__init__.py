@@ -25,7 +25,15 @@ from __future__ import annotations
 from .core import integrate
 from .draws import Increments, standard_normal_
 from .path import DivergenceError, Path
-from .steppers import SGD, SGDSDE, EulerMaruyama, ModifiedEquation, Stepper, hvp_grad
+from .steppers import (
+    SGD,
+    SGDSDE,
+    EulerMaruyama,
+    ModifiedEquation,
+    OnlineLeastSquares,
+    Stepper,
+    hvp_grad,
+)
 from .stopping import FirstExit, Horizon
 
 __all__ = [
@@ -38,6 +46,7 @@ __all__ = [
     "SGDSDE",
     "ModifiedEquation",
     "hvp_grad",
+    "OnlineLeastSquares",
     "Horizon",
     "FirstExit",
     "Increments",

@@ -20,7 +20,9 @@ scheme), :mod:`~sgdsde.dynamics.steppers.euler_maruyama`
 (:class:`~sgdsde.dynamics.steppers.euler_maruyama.EulerMaruyama`: Gaussian or α-stable noise,
 diagonal or general diffusion) and :mod:`~sgdsde.dynamics.steppers.sgd_sde`
 (:class:`~sgdsde.dynamics.steppers.sgd_sde.SGDSDE`, SGD's SDE, notes (23), and with ``order=2``
-the modified equation, :class:`~sgdsde.dynamics.steppers.sgd_sde.ModifiedEquation`). A new solver
+the modified equation, :class:`~sgdsde.dynamics.steppers.sgd_sde.ModifiedEquation`) and
+:mod:`~sgdsde.dynamics.steppers.online_lsq` (:class:`~sgdsde.dynamics.steppers.online_lsq.OnlineLeastSquares`:
+online least squares with fresh Gaussian batches, a random linear recursion). A new solver
 is a new module here, declaring its orders, and a test of them in ``tests/test_dynamics.py``.
 
 Examples
@@ -34,7 +36,16 @@ from __future__ import annotations
 
 from .base import Stepper
 from .euler_maruyama import EulerMaruyama
+from .online_lsq import OnlineLeastSquares
 from .sgd import SGD
 from .sgd_sde import SGDSDE, ModifiedEquation, hvp_grad
 
-__all__ = ["Stepper", "SGD", "EulerMaruyama", "SGDSDE", "ModifiedEquation", "hvp_grad"]
+__all__ = [
+    "Stepper",
+    "SGD",
+    "EulerMaruyama",
+    "SGDSDE",
+    "ModifiedEquation",
+    "hvp_grad",
+    "OnlineLeastSquares",
+]
