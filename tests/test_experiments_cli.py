@@ -25,6 +25,8 @@ TINY = {
                       "noise_replicas=2", "sgd_steps=30", "noise_batches=8,2"],
     "grokking": ["steps=4", "log_every=2", "noise_every=0"],
     "assumptions": ["n_data=224", "chains=8", "steps=150", "burn=30", "sched_steps=20"],
+    "escape_phase": ["n_data=300", "strata=3", "noise_draws=1000", "depths=0.5,1.0", "batches=1",
+                     "chains=8", "max_steps=200"],
 }
 
 

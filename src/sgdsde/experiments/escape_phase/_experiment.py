@@ -145,7 +145,7 @@ def run(
     with Timer(dev) as t:
         if len(config.batches) == 1:
             per = {config.batches[0]: _run_column(config, dev)}
-            per[config.batches[0]]["wall_s"] = math.nan
+            per[config.batches[0]]["wall_s"] = None
         else:
             from ..sweep import run_sweep
 
