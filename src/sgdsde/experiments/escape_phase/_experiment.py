@@ -7,8 +7,8 @@ import math
 from dataclasses import dataclass
 
 from ..record import ExperimentConfig, Record, Timer, make_record, resolve_device
-from ..wells import DoubleWell, escape_times, fit_stable, gaussian_mean_exit_time, heavy_data
 from ..wells import Config as WellsConfig
+from ..wells import DoubleWell, escape_times, fit_stable, gaussian_mean_exit_time, heavy_data
 
 __all__ = ["Config", "PROFILES", "run", "METHODS"]
 
@@ -99,9 +99,7 @@ def _run_column(cfg: Config, dev) -> dict:
         "mean_steps": {k: m.tolist() for k, (m, s) in ms.items()},
         "se_steps": {k: s.tolist() for k, (m, s) in ms.items()},
         "escaped": {k: v.escaped.tolist() for k, v in res.items()},
-        "gaussian_theory_steps": [
-            gaussian_mean_exit_time(DoubleWell(h), eps_g) / eta for h in H
-        ],
+        "gaussian_theory_steps": [gaussian_mean_exit_time(DoubleWell(h), eps_g) / eta for h in H],
     }
 
 

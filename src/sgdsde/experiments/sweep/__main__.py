@@ -38,8 +38,8 @@ def parse_axis(text: str) -> tuple[str, list]:
         val = _tuplify(ast.literal_eval(raw))
     except (ValueError, SyntaxError):
         return name, [raw]
-    one_tuple = raw.startswith("(") and raw.endswith(")") and not (
-        val and isinstance(val[0], tuple)
+    one_tuple = (
+        raw.startswith("(") and raw.endswith(")") and not (val and isinstance(val[0], tuple))
     )
     return name, list(val) if isinstance(val, tuple) and not one_tuple else [val]
 
@@ -61,10 +61,20 @@ def main(argv=None) -> int:
     )
     ap.add_argument("name", help=f"one of {sorted(EXPERIMENTS)}")
     ap.add_argument("--profile", default="ci", help="the profile the grid varies (default ci)")
-    ap.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2",
-                    help="an axis of the grid (values are Python literals); repeatable")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="a fixed override for every config; repeatable")
+    ap.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="an axis of the grid (values are Python literals); repeatable",
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a fixed override for every config; repeatable",
+    )
     ap.add_argument("--out", default=None, help="JSON-lines results file (resumed if it exists)")
     ap.add_argument("--workers", type=int, default=2, help="local processes (0: in this one)")
     ap.add_argument("--address", default=None, help="a Dask scheduler (tcp://host:port)")
@@ -93,14 +103,23 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        recs = run_sweep(exp, configs, out=a.out, executor=executor, workers=a.workers,
-                         device=a.device, progress=True if a.progress else None)
+        recs = run_sweep(
+            exp,
+            configs,
+            out=a.out,
+            executor=executor,
+            workers=a.workers,
+            device=a.device,
+            progress=True if a.progress else None,
+        )
     finally:
         if executor is not None:
             executor.shutdown()
     where = a.address or (f"{a.workers} local workers" if a.workers else "this process")
-    print(f"{a.name} sweep (profile {a.profile}): {len(recs)} configs done on {where}"
-          + (f"; results in {a.out}" if a.out else ""))
+    print(
+        f"{a.name} sweep (profile {a.profile}): {len(recs)} configs done on {where}"
+        + (f"; results in {a.out}" if a.out else "")
+    )
     return 0
 
 

@@ -48,6 +48,15 @@ class DaskExecutor(cf.Executor):
 
     Tasks are impure (``pure=False``): each submission runs, and a task whose worker dies is run
     again on another worker by the scheduler.
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster
+    >>> with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    ...     ex = DaskExecutor(Client(cluster, set_as_default=False))
+    ...     print(ex.submit(pow, 2, 5).result())
+    ...     ex.shutdown()
+    32
     """
 
     def __init__(self, client):
@@ -86,7 +95,9 @@ def dask_executor(address: str, timeout: float = 5.0) -> DaskExecutor:
     ConnectionError: no Dask scheduler reachable at 'tcp://127.0.0.1:9' within 1 s (...)
     """
     if not isinstance(address, str) or not address.strip():
-        raise ValueError(f"address must be a scheduler address like tcp://host:8786; got {address!r}")
+        raise ValueError(
+            f"address must be a scheduler address like tcp://host:8786; got {address!r}"
+        )
     if not (timeout > 0):
         raise ValueError(f"timeout must be > 0 seconds; got {timeout!r}")
     from distributed import Client

@@ -95,9 +95,7 @@ def run_sweep(
     configs = list(configs)
     for c in configs:
         if not isinstance(c, exp.Config):
-            raise TypeError(
-                f"configs must be {exp.name}.Config instances; got {type(c).__name__}"
-            )
+            raise TypeError(f"configs must be {exp.name}.Config instances; got {type(c).__name__}")
     keyed = {c.key(): c for c in configs}  # duplicates collapse, order kept
     done: dict[str, Record] = {}
     if out is not None:
@@ -118,13 +116,17 @@ def run_sweep(
                 finish(k, run_config(exp.name, c.to_dict(), device))
         elif todo:
             own = executor is None
-            ex = local_executor(min(workers, len(todo))) if own else executor
+            ex: cf.Executor = (
+                local_executor(min(workers, len(todo))) if executor is None else executor
+            )
+            futs: dict = {}
             try:
-                futs = {ex.submit(run_config, exp.name, c.to_dict(), device): k for k, c in todo}
+                for k, c in todo:
+                    futs[ex.submit(run_config, exp.name, c.to_dict(), device)] = k
                 for f in cf.as_completed(futs):
                     finish(futs[f], f.result())
             except BaseException:
-                for f in futs if "futs" in locals() else ():
+                for f in futs:
                     f.cancel()
                 raise
             finally:

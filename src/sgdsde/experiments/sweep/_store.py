@@ -14,7 +14,13 @@ __all__ = ["read_results", "append_result", "SweepFileWarning"]
 
 
 class SweepFileWarning(UserWarning):
-    """A sweep's results file held a damaged last line (a run killed mid-write); it was dropped."""
+    """A sweep's results file held a damaged last line (a run killed mid-write); it was dropped.
+
+    Examples
+    --------
+    >>> issubclass(SweepFileWarning, UserWarning)
+    True
+    """
 
 
 def _line(experiment: str, key: str, record: Record) -> str:
@@ -87,7 +93,16 @@ def read_results(path, experiment: str | None = None, *, repair: bool = False) -
 
 
 def append_result(path, experiment: str, key: str, record: Record) -> None:
-    """Append one result as a line of ``path`` (folder created), flushed and synced to disk."""
+    """Append one result as a line of ``path`` (folder created), flushed and synced to disk.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "sub", "s.jsonl")
+    >>> append_result(p, "demo", "k", Record("demo", {"seed": 0}, {"x": 2.0}, seed=0))
+    >>> read_results(p)["k"].results
+    {'x': 2.0}
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:
