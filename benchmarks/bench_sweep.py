@@ -32,7 +32,7 @@ from sgdsde.experiments.sweep._executors import DaskExecutor  # noqa: E402
 SMALL = dict(n_data=[2000], strata=[3], noise_draws=[4000], depths=[(0.5, 1.0)], batches=[(2,)],
              chains=[64], max_steps=[600])
 TRIVIAL = dict(n_data=[20], strata=[1], noise_draws=[100], depths=[(0.5,)], batches=[(1,)],
-               chains=[1], max_steps=[1])
+               chains=[2], max_steps=[1])
 
 
 def _round_trips(ex, cfg: dict, n: int) -> float:
