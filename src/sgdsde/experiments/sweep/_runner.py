@@ -76,7 +76,8 @@ def run_sweep(
     configs whose key is already in the file are not run again: an interrupted sweep resumes
     where it stopped (a damaged last line is reported and dropped, see :func:`read_results`).
     Duplicate configs run once. A tqdm bar counts configs done / total (``progress``; by default
-    it follows ``TQDM_DISABLE``).
+    it follows ``TQDM_DISABLE``). The pool spawns fresh interpreters: a script that calls this
+    must do so under ``if __name__ == "__main__":``.
 
     Raises
     ------
