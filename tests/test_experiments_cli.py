@@ -26,6 +26,8 @@ TINY = {
     "grokking": ["steps=4", "log_every=2", "noise_every=0"],
     "assumptions": ["n_data=224", "chains=8", "steps=150", "burn=30", "sched_steps=20"],
     "kesten": ["chains=1000", "steps=20", "lrs=1.0,", "levy_lrs=0.5,", "noise_draws=1000"],
+    "escape_phase": ["n_data=300", "strata=3", "noise_draws=1000", "depths=0.5,1.0", "batches=1",
+                     "chains=8", "max_steps=200"],
 }
 
 

@@ -8,7 +8,11 @@
   instances trained at once, and its feature geometry (notes §4);
 * :mod:`sgdsde.experiments.grokking` — modular addition, an MLP and Nanda et al.'s one-layer
   transformer, a training loop that tracks accuracy, loss, the gradient-noise tail index and the
-  spectrum of Σ (notes §4).
+  spectrum of Σ (notes §4);
+* :mod:`sgdsde.experiments.escape_phase` — the escape-time phase diagram over barrier × η/B,
+  run as a sweep (notes §4);
+* :mod:`sgdsde.experiments.sweep` — grids of configs run on a local process pool or a Dask
+  cluster, resumable from a JSON-lines results file.
 
 Every experiment has the same shape (:mod:`sgdsde.experiments.record`): a frozen ``Config`` with
 every parameter, ``seed`` included, and named scale profiles defined once as data
@@ -26,4 +30,12 @@ These modules sit above the core floors (they may import ``problems``, ``samplin
 
 from __future__ import annotations
 
-__all__ = ["wells", "deep_linear", "superposition", "grokking", "assumptions"]
+__all__ = [
+    "wells",
+    "deep_linear",
+    "superposition",
+    "grokking",
+    "assumptions",
+    "escape_phase",
+    "sweep",
+]

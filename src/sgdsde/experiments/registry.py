@@ -22,6 +22,7 @@ EXPERIMENTS: dict[str, str] = {
     "grokking": "sgdsde.experiments.grokking",
     "assumptions": "sgdsde.experiments.assumptions",
     "kesten": "sgdsde.experiments.kesten",
+    "escape_phase": "sgdsde.experiments.escape_phase",
 }
 
 
@@ -55,7 +56,7 @@ def get_experiment(name: str) -> Experiment:
     >>> get_experiment("welz")
     Traceback (most recent call last):
     ...
-    ValueError: unknown experiment 'welz'; choose one of ['assumptions', 'deep_linear', 'grokking', 'kesten', 'superposition', 'wells']
+    ValueError: unknown experiment 'welz'; choose one of ['assumptions', 'deep_linear', 'escape_phase', 'grokking', 'kesten', 'superposition', 'wells']
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}")
