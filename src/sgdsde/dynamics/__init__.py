@@ -25,7 +25,16 @@ from __future__ import annotations
 from .core import integrate
 from .draws import Increments, standard_normal_
 from .path import DivergenceError, Path
-from .steppers import SGD, SGDSDE, EulerMaruyama, ModifiedEquation, Stepper, hvp_grad
+from .steppers import (
+    SGD,
+    SGDSDE,
+    SGLD,
+    EulerMaruyama,
+    ModifiedEquation,
+    SGLDDivergenceError,
+    Stepper,
+    hvp_grad,
+)
 from .stopping import FirstExit, Horizon
 
 __all__ = [
@@ -38,6 +47,8 @@ __all__ = [
     "SGDSDE",
     "ModifiedEquation",
     "hvp_grad",
+    "SGLD",
+    "SGLDDivergenceError",
     "Horizon",
     "FirstExit",
     "Increments",

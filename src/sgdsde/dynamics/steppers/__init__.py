@@ -20,7 +20,9 @@ scheme), :mod:`~sgdsde.dynamics.steppers.euler_maruyama`
 (:class:`~sgdsde.dynamics.steppers.euler_maruyama.EulerMaruyama`: Gaussian or α-stable noise,
 diagonal or general diffusion) and :mod:`~sgdsde.dynamics.steppers.sgd_sde`
 (:class:`~sgdsde.dynamics.steppers.sgd_sde.SGDSDE`, SGD's SDE, notes (23), and with ``order=2``
-the modified equation, :class:`~sgdsde.dynamics.steppers.sgd_sde.ModifiedEquation`). A new solver
+the modified equation, :class:`~sgdsde.dynamics.steppers.sgd_sde.ModifiedEquation`) and
+:mod:`~sgdsde.dynamics.steppers.sgld` (:class:`~sgdsde.dynamics.steppers.sgld.SGLD`, localised
+stochastic-gradient Langevin dynamics, the sampler of the local learning coefficient). A new solver
 is a new module here, declaring its orders, and a test of them in ``tests/test_dynamics.py``.
 
 Examples
@@ -36,5 +38,15 @@ from .base import Stepper
 from .euler_maruyama import EulerMaruyama
 from .sgd import SGD
 from .sgd_sde import SGDSDE, ModifiedEquation, hvp_grad
+from .sgld import SGLD, SGLDDivergenceError
 
-__all__ = ["Stepper", "SGD", "EulerMaruyama", "SGDSDE", "ModifiedEquation", "hvp_grad"]
+__all__ = [
+    "Stepper",
+    "SGD",
+    "EulerMaruyama",
+    "SGDSDE",
+    "ModifiedEquation",
+    "hvp_grad",
+    "SGLD",
+    "SGLDDivergenceError",
+]
