@@ -25,6 +25,7 @@ TINY = {
                       "noise_replicas=2", "sgd_steps=30", "noise_batches=8,2"],
     "grokking": ["steps=4", "log_every=2", "noise_every=0"],
     "assumptions": ["n_data=224", "chains=8", "steps=150", "burn=30", "sched_steps=20"],
+    "llc_dln": ["chains=2", "draws=4", "burnin=0", "polish_steps=10"],
 }
 
 
