@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -136,7 +137,7 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
         ms = mode_strengths(net.end_to_end(th), U, V)
         idx = checkpoints(ms.cpu(), s.cpu())
         idx[-1] = th.shape[0] - 1  # the last plateau is the minimum: take the final state
-        sgld = dict(
+        sgld: dict[str, Any] = dict(
             lr=cfg.sgld_lr,
             localization=cfg.localization,
             chains=cfg.chains,
