@@ -42,6 +42,12 @@ class LLCEstimate:
         nβ (L_n(w_k) − L_n(w*)) at the draws (after burn-in).
     nbeta, beta, loss_center : float
         nβ, β and L_n(w*).
+
+    Examples
+    --------
+    >>> e = LLCEstimate(1.0, 0.1, torch.ones(2), torch.ones(3, 2), 10.0, 0.5, 0.0)
+    >>> e.llc, e.per_chain.shape
+    (1.0, torch.Size([2]))
     """
 
     llc: float
