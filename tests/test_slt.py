@@ -226,3 +226,24 @@ def test_devinterp_sgld_is_an_independent_oracle():
     theirs, se_t = float(per_chain.mean()), float(per_chain.std() / math.sqrt(chains))
     assert abs(ours.llc - theirs) <= K * math.hypot(ours.se, se_t), (ours.llc, theirs)
     assert 0.5 < ours.llc < 4.0  # between the two-parameter floor and d/2 = 4
+
+
+def test_sgld_weak_order_one():
+    # the SGLD stepper declares weak order 1: on L = ½w² (h = 1, nβ = 1, no localisation) the
+    # stationary variance is 1/(1 − ε/4) exactly; the measured bias falls like ε¹ (slope ± 0.2)
+    X = torch.ones(4, 1, dtype=F64)
+    p = problems.LinearRegression(X, torch.zeros(4, dtype=F64))
+    assert (SGLD.weak_order, SGLD.strong_order) == (1.0, None)
+    eps = (0.8, 0.4, 0.2)
+    bias = []
+    for j, e in enumerate(eps):
+        steps = int(80 / e)
+        path = integrate(SGLD(p, e, 1.0, center=torch.zeros(1, dtype=F64), record_loss=False),
+                         torch.zeros(1, dtype=F64), steps, chains=2000, seed=20 + j)
+        v = path.x[steps // 4:, :, 0].pow(2).mean(0)  # per-chain time averages after burn-in
+        m, se = float(v.mean()), float(v.std() / math.sqrt(v.numel()))
+        exact = 1 / (1 - e / 4)
+        assert abs(m - exact) <= K * se, (e, m, exact, se)
+        bias.append(m - 1.0)
+    slope = math.log(bias[0] / bias[-1]) / math.log(eps[0] / eps[-1])
+    assert abs(slope - SGLD.weak_order) < 0.2, (bias, slope)
