@@ -67,7 +67,17 @@ class Config(ExperimentConfig):
 #: ``ci``: the page's CPU run; ``gpu``: more data (larger nβ), chains and draws.
 PROFILES = {
     "ci": Config(),
-    "gpu": Config(n_data=4096, chains=256, draws=2000, burnin=2000, steps=1500, sgld_lr=1e-4),
+    # nβ grows ~10× with n: the step shrinks 10× (same ε·nβ·h, same step bias) and the chains
+    # run ~10× longer (draws × thin), so that they cover the same distance along the orbit
+    "gpu": Config(
+        n_data=4096,
+        chains=256,
+        sgld_lr=1e-4,
+        draws=4000,
+        burnin=4000,
+        thin=5,
+        steps=1500,
+    ),
 }
 Config.PROFILES = PROFILES
 
