@@ -6,9 +6,10 @@
 * Exact values to test it against: :func:`quadratic_llc` (a regular model, with the exact
   localisation and step biases), :func:`product_llc` (the singular model y = w₁w₂x) and
   :func:`dln_learning_coefficient` (deep linear networks, Aoyagi 2024).
+* :func:`quartic_additive_noise`: a degenerate minimum where ∇²L_n = 0 but Σ_emp ≠ 0.
 
 Layout: ``_llc`` (estimator, exact expectations), ``_aoyagi`` (the closed form for deep linear
-networks).
+networks), ``_examples`` (a degenerate minimum with non-vanishing gradient noise).
 
 Examples
 --------
@@ -20,6 +21,7 @@ Examples
 from __future__ import annotations
 
 from ._aoyagi import dln_learning_coefficient
+from ._examples import quartic_additive_noise
 from ._llc import LLCEstimate, default_beta, estimate_llc, product_llc, quadratic_llc
 
 __all__ = [
@@ -29,4 +31,5 @@ __all__ = [
     "quadratic_llc",
     "product_llc",
     "dln_learning_coefficient",
+    "quartic_additive_noise",
 ]
