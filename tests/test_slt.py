@@ -247,3 +247,23 @@ def test_sgld_weak_order_one():
         bias.append(m - 1.0)
     slope = math.log(bias[0] / bias[-1]) / math.log(eps[0] / eps[-1])
     assert abs(slope - SGLD.weak_order) < 0.2, (bias, slope)
+
+
+def test_symmetry_directions_are_null_for_sigma_everywhere_and_for_h_at_critical_points():
+    from sgdsde.dynamics import SGD
+    from sgdsde.experiments.deep_linear import whitened_teacher
+    from sgdsde.experiments.llc_dln import kernel_residuals, symmetry_directions
+
+    X, Y, *_ = whitened_teacher(32, 3, 3, [2.0, 1.0], noise_std=0.3, seed=1)
+    net = TwoLayerLinear(2, X, Y, init_scale=0.7, seed=2)
+    Xi = symmetry_directions(net, net.theta0)
+    assert Xi.shape == (4, net.d)
+    torch.testing.assert_close(Xi @ Xi.T, torch.eye(4, dtype=F64))
+    eps = torch.finfo(F64).eps
+    away = kernel_residuals(net, net.theta0)  # a generic point: only Σ_emp vanishes on Ξ
+    assert away["sigma_sym"] < 100 * net.d * eps and away["hess_sym"] > 1e-3
+    w = integrate(SGD(net, 0.2), net.theta0, 600).final[0]
+    at_min = kernel_residuals(net, w)
+    assert at_min["grad"] < 1e-10
+    assert at_min["hess_sym"] < 1e-8 and at_min["ker_dim"] == 4
+    assert at_min["sigma_on_ker"] < 100 * net.d * eps
