@@ -28,6 +28,7 @@ TINY = {
     "kesten": ["chains=1000", "steps=20", "lrs=1.0,", "levy_lrs=0.5,", "noise_draws=1000"],
     "escape_phase": ["n_data=300", "strata=3", "noise_draws=1000", "depths=0.5,1.0", "batches=1",
                      "chains=8", "max_steps=200"],
+    "llc_dln": ["chains=2", "draws=4", "burnin=0", "polish_steps=10"],
 }
 
 

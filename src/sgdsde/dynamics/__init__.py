@@ -28,9 +28,11 @@ from .path import DivergenceError, Path
 from .steppers import (
     SGD,
     SGDSDE,
+    SGLD,
     EulerMaruyama,
     ModifiedEquation,
     OnlineLeastSquares,
+    SGLDDivergenceError,
     Stepper,
     hvp_grad,
 )
@@ -47,6 +49,8 @@ __all__ = [
     "ModifiedEquation",
     "hvp_grad",
     "OnlineLeastSquares",
+    "SGLD",
+    "SGLDDivergenceError",
     "Horizon",
     "FirstExit",
     "Increments",

@@ -22,7 +22,9 @@ diagonal or general diffusion) and :mod:`~sgdsde.dynamics.steppers.sgd_sde`
 (:class:`~sgdsde.dynamics.steppers.sgd_sde.SGDSDE`, SGD's SDE, notes (23), and with ``order=2``
 the modified equation, :class:`~sgdsde.dynamics.steppers.sgd_sde.ModifiedEquation`) and
 :mod:`~sgdsde.dynamics.steppers.online_lsq` (:class:`~sgdsde.dynamics.steppers.online_lsq.OnlineLeastSquares`:
-online least squares with fresh Gaussian batches, a random linear recursion). A new solver
+online least squares with fresh Gaussian batches, a random linear recursion),
+:mod:`~sgdsde.dynamics.steppers.sgld` (:class:`~sgdsde.dynamics.steppers.sgld.SGLD`, localised
+stochastic-gradient Langevin dynamics, the sampler of the local learning coefficient). A new solver
 is a new module here, declaring its orders, and a test of them in ``tests/test_dynamics.py``.
 
 Examples
@@ -39,6 +41,7 @@ from .euler_maruyama import EulerMaruyama
 from .online_lsq import OnlineLeastSquares
 from .sgd import SGD
 from .sgd_sde import SGDSDE, ModifiedEquation, hvp_grad
+from .sgld import SGLD, SGLDDivergenceError
 
 __all__ = [
     "Stepper",
@@ -48,4 +51,6 @@ __all__ = [
     "ModifiedEquation",
     "hvp_grad",
     "OnlineLeastSquares",
+    "SGLD",
+    "SGLDDivergenceError",
 ]
