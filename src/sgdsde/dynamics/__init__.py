@@ -3,7 +3,8 @@
 
 Layout: ``core`` (the loop: chunked draws, saves, divergence, stopping, CUDA graphs),
 ``steppers`` (one module per solver: ``sgd`` for SGD and heavy ball, ``euler_maruyama`` with
-Gaussian or α-stable noise, ``sgd_sde`` for SGD's SDE and the order-2 modified equation, each
+Gaussian or α-stable noise, ``sgd_sde`` for SGD's SDE and the order-2 modified equation,
+``underdamped`` for the underdamped Langevin SDE (heavy ball's continuous-time model), each
 declaring its weak and strong order), ``stopping`` (horizon,
 first exit), ``draws`` (chunked increments), ``path`` (the result type and the divergence error).
 ``sgd.run``, ``sde.simulate``, ``sde.sgd_sde`` and ``experiments.wells.escape_times`` are thin
@@ -25,7 +26,15 @@ from __future__ import annotations
 from .core import integrate
 from .draws import Increments, standard_normal_
 from .path import DivergenceError, Path
-from .steppers import SGD, SGDSDE, EulerMaruyama, ModifiedEquation, Stepper, hvp_grad
+from .steppers import (
+    SGD,
+    SGDSDE,
+    EulerMaruyama,
+    ModifiedEquation,
+    Stepper,
+    Underdamped,
+    hvp_grad,
+)
 from .stopping import FirstExit, Horizon
 
 __all__ = [
@@ -37,6 +46,7 @@ __all__ = [
     "EulerMaruyama",
     "SGDSDE",
     "ModifiedEquation",
+    "Underdamped",
     "hvp_grad",
     "Horizon",
     "FirstExit",

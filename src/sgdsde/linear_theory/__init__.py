@@ -73,3 +73,19 @@ __all__ = [
     "augmented_state",
     "moments_of",
 ]
+
+from ._momentum import (  # noqa: E402
+    heavy_ball_moment_operator,
+    heavy_ball_stability_edge,
+    stationary_moment_heavy_ball,
+    stationary_moment_underdamped,
+    underdamped_parameters,
+)
+
+__all__ += [
+    "heavy_ball_moment_operator",
+    "stationary_moment_heavy_ball",
+    "stationary_moment_underdamped",
+    "heavy_ball_stability_edge",
+    "underdamped_parameters",
+]

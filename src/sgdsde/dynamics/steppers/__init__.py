@@ -20,7 +20,10 @@ scheme), :mod:`~sgdsde.dynamics.steppers.euler_maruyama`
 (:class:`~sgdsde.dynamics.steppers.euler_maruyama.EulerMaruyama`: Gaussian or α-stable noise,
 diagonal or general diffusion) and :mod:`~sgdsde.dynamics.steppers.sgd_sde`
 (:class:`~sgdsde.dynamics.steppers.sgd_sde.SGDSDE`, SGD's SDE, notes (23), and with ``order=2``
-the modified equation, :class:`~sgdsde.dynamics.steppers.sgd_sde.ModifiedEquation`). A new solver
+the modified equation, :class:`~sgdsde.dynamics.steppers.sgd_sde.ModifiedEquation`) and
+:mod:`~sgdsde.dynamics.steppers.underdamped`
+(:class:`~sgdsde.dynamics.steppers.underdamped.Underdamped`: semi-implicit Euler–Maruyama for the
+underdamped Langevin SDE in (θ, V), of which heavy-ball SGD is one instance). A new solver
 is a new module here, declaring its orders, and a test of them in ``tests/test_dynamics.py``.
 
 Examples
@@ -36,5 +39,6 @@ from .base import Stepper
 from .euler_maruyama import EulerMaruyama
 from .sgd import SGD
 from .sgd_sde import SGDSDE, ModifiedEquation, hvp_grad
+from .underdamped import Underdamped
 
-__all__ = ["Stepper", "SGD", "EulerMaruyama", "SGDSDE", "ModifiedEquation", "hvp_grad"]
+__all__ = ["Stepper", "SGD", "EulerMaruyama", "SGDSDE", "ModifiedEquation", "hvp_grad", "Underdamped"]
