@@ -71,6 +71,7 @@ def fdr_terms(
     momentum: float = 0.0,
     *,
     center: torch.Tensor | None = None,
+    every: int = 1,
 ) -> FDRTerms:
     """Both sides of the FDR from a trajectory ``theta`` ``(T + 1, chains, d)`` saved at every step.
 
@@ -82,6 +83,8 @@ def fdr_terms(
     lr : float η > 0
     momentum : float μ in [0, 1)
     center : Tensor ``(d,)``, optional; the point c (default 0); the relation holds for every c
+    every : int ≥ 1; average over the pairs (θ_k, θ_{k+1}) with k a multiple of ``every`` only
+        (fewer full gradients; any fixed subset of stationary times is unbiased)
 
     Returns
     -------
@@ -115,12 +118,15 @@ def fdr_terms(
         or not (math.isfinite(momentum) and 0 <= momentum < 1)
     ):
         raise ValueError(f"momentum must be a number in [0, 1); got {momentum!r}")
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be an int >= 1; got {every!r}")
     eta, mu = float(lr), float(momentum)
     T = theta.shape[0] - 1
     x = theta if center is None else theta - center
-    v = (theta[:-1] - theta[1:]) / eta  # v_{k+1}, (T, chains, d)
-    g = problem.grad(theta[:-1].reshape(-1, problem.d)).reshape(v.shape)  # ∇L_n(θ_k)
-    lhs = (x[:-1] * g).sum(-1).mean(0)
+    k = torch.arange(0, T, every, device=theta.device)
+    v = (theta[k] - theta[k + 1]) / eta  # v_{k+1}, (T', chains, d)
+    g = problem.grad(theta[k].reshape(-1, problem.d)).reshape(v.shape)  # ∇L_n(θ_k)
+    lhs = (x[k] * g).sum(-1).mean(0)
     rhs = 0.5 * eta * (1 + mu) * v.pow(2).sum(-1).mean(0)
     boundary = (x[0].pow(2).sum(-1) - x[-1].pow(2).sum(-1)) / (2 * eta * T)
     return FDRTerms(lhs=lhs, rhs=rhs, boundary=boundary)

@@ -75,8 +75,10 @@ __all__ = [
 ]
 
 from ._momentum import (  # noqa: E402
+    eigenbasis_correlation,
     heavy_ball_moment_operator,
     heavy_ball_stability_edge,
+    mean_sq_batch_grad,
     stationary_moment_heavy_ball,
     stationary_moment_underdamped,
     underdamped_parameters,
@@ -88,4 +90,6 @@ __all__ += [
     "stationary_moment_underdamped",
     "heavy_ball_stability_edge",
     "underdamped_parameters",
+    "eigenbasis_correlation",
+    "mean_sq_batch_grad",
 ]

@@ -212,3 +212,52 @@ def heavy_ball_stability_edge(
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if rho(mid) < 1 else (lo, mid)
     return 0.5 * (lo + hi)
+
+
+def eigenbasis_correlation(H: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """The correlation matrix of a covariance ``M`` ``(d, d)`` in the eigenbasis of ``H``.
+
+    Entry (i, j) is Corr(u_iᵀθ, u_jᵀθ) for the eigenvectors u_i of H (ascending eigenvalues):
+    the shape of a stationary covariance relative to the curvature directions.
+
+    Examples
+    --------
+    >>> H = torch.diag(torch.tensor([1.0, 2.0], dtype=torch.float64))
+    >>> M = torch.tensor([[1.0, 0.5], [0.5, 1.0]], dtype=torch.float64)
+    >>> eigenbasis_correlation(H, M)[0, 1].item()
+    0.5
+    """
+    if H.ndim != 2 or H.shape != M.shape or H.shape[0] != H.shape[1]:
+        raise ValueError(
+            f"H and M must be square of one shape; got {tuple(H.shape)}, {tuple(M.shape)}"
+        )
+    _, Q = torch.linalg.eigh(H)
+    Me = Q.mT @ M @ Q
+    s = Me.diagonal().sqrt()
+    return Me / (s[:, None] * s[None, :])
+
+
+def mean_sq_batch_grad(
+    ops: MomentOperators, M: torch.Tensor, batch_size: int, c: float = 1.0
+) -> float:
+    """E|g_B(θ)|² = tr(H²M) + (c/B) tr(Σ̂ + 𝒦(M)) when E[θ − θ̂] = 0 and E[(θ − θ̂)(θ − θ̂)ᵀ] = M.
+
+    The right-hand side of the FDR for plain SGD, ⟨θ·∇L⟩ = (η/2) E|g_B|², from second moments.
+
+    Examples
+    --------
+    >>> from sgdsde.linear_theory import moment_operators
+    >>> from sgdsde.problems import LinearRegression, gaussian_regression
+    >>> o = moment_operators(LinearRegression(*gaussian_regression(30, 2)))
+    >>> abs(mean_sq_batch_grad(o, torch.zeros(2, 2, dtype=torch.float64), 5) - float(o.Sigma.trace()) / 5) < 1e-12
+    True
+    """
+    _check_ops(ops)
+    B, c = _check_Bc(batch_size, c)
+    if not isinstance(M, torch.Tensor) or M.shape != (ops.d, ops.d):
+        raise ValueError(f"M must be a tensor (d, d) = ({ops.d}, {ops.d})")
+    KM = ((ops.K - ops.HH) @ M.reshape(-1)).reshape(ops.d, ops.d)
+    return float((ops.H @ ops.H * M).sum()) + c / B * float(ops.Sigma.trace() + KM.trace())
+
+
+__all__ += ["eigenbasis_correlation", "mean_sq_batch_grad"]

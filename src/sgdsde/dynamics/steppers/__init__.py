@@ -41,4 +41,12 @@ from .sgd import SGD
 from .sgd_sde import SGDSDE, ModifiedEquation, hvp_grad
 from .underdamped import Underdamped
 
-__all__ = ["Stepper", "SGD", "EulerMaruyama", "SGDSDE", "ModifiedEquation", "hvp_grad", "Underdamped"]
+__all__ = [
+    "Stepper",
+    "SGD",
+    "EulerMaruyama",
+    "SGDSDE",
+    "ModifiedEquation",
+    "hvp_grad",
+    "Underdamped",
+]

@@ -68,7 +68,12 @@ class Underdamped(Stepper):
             raise ValueError(f"friction must be a finite number >= 0; got {friction!r}")
         if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
             raise ValueError(f"dt must be a finite number > 0; got {dt!r}")
-        self.force, self.gamma, self.diffusion, self.dt = force, float(friction), diffusion, float(dt)
+        self.force, self.gamma, self.diffusion, self.dt = (
+            force,
+            float(friction),
+            diffusion,
+            float(dt),
+        )
         self.increments = increments
         self.strong_order = 0.5 if callable(diffusion) else 1.0
         self._noise = None
