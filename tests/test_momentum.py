@@ -157,3 +157,18 @@ def test_fdr_terms_least_squares_and_bad_input():
         fdr.fdr_terms(p, tr.theta, 0.05, 1.5)
     with pytest.raises(ValueError, match="lr"):
         fdr.fdr_terms(p, tr.theta, -1.0)
+
+
+def test_fdr_exact_plain_sgd_and_sde_defect():
+    # plain SGD's exact stationary M satisfies tr(HM) = (η/2) E|g_B|² (multiplicative noise);
+    # the SDE (23)'s misses it by exactly −(η/2) tr(H²M)
+    o = lt.moment_operators(LinearRegression(*gaussian_regression(50, 3, seed=7)))
+    for eta in (0.01, 0.1, 0.3):
+        M = lt.stationary_moment_sgd(o, eta, 5)
+        lhs = float((o.H * M).sum())
+        assert math.isclose(lhs, eta / 2 * lt.mean_sq_batch_grad(o, M, 5), rel_tol=1e-9)
+        Ms = lt.stationary_moment_sde(o, eta, 5)
+        D = float((o.H * Ms).sum()) - eta / 2 * lt.mean_sq_batch_grad(o, Ms, 5)
+        assert math.isclose(D, -eta / 2 * float((o.H @ o.H * Ms).sum()), rel_tol=1e-8)
+    C = lt.eigenbasis_correlation(o.H, M)
+    assert torch.allclose(C.diagonal(), torch.ones(3, dtype=f64))
