@@ -47,7 +47,7 @@ from ._validate import check_noise as _check_noise
 from ._validate import check_on_divergence
 from ._validate import check_x0 as _check_x0
 from ._validate import generator as _generator
-from .dynamics import SGDSDE, EulerMaruyama, integrate
+from .dynamics import SGDSDE, EulerMaruyama, Underdamped, integrate
 from .dynamics.draws import CHUNK_ELEMENTS_CPU, CHUNK_ELEMENTS_CUDA  # noqa: F401  (re-exported)
 from .dynamics.draws import Increments as _Noise  # noqa: F401
 from .dynamics.draws import standard_normal_ as _normal_  # noqa: F401  (tests use it)
@@ -59,7 +59,7 @@ from .problems import Problem
 from .sampling import cov_factor
 from .sgd import DivergenceError as _BaseDivergenceError
 
-__all__ = ["Path", "DivergenceError", "simulate", "sgd_sde", "OrnsteinUhlenbeck"]
+__all__ = ["Path", "DivergenceError", "simulate", "underdamped", "sgd_sde", "OrnsteinUhlenbeck"]
 
 
 class DivergenceError(_BaseDivergenceError):
@@ -213,6 +213,73 @@ def simulate(
         save_every=save_every,
         on_divergence=on_divergence,
         cuda_graph=cuda_graph,
+    )
+
+
+def underdamped(
+    force: Callable[[torch.Tensor], torch.Tensor],
+    friction: float,
+    diffusion,
+    x0,
+    dt: float,
+    steps: int,
+    *,
+    chains: int = 1,
+    seed: int = 0,
+    save_every: int = 1,
+    generator: torch.Generator | None = None,
+    on_divergence: str = "raise",
+    increments: torch.Tensor | None = None,
+) -> Path:
+    """The underdamped Langevin SDE dθ = V dt, dV = (−γV + F(θ)) dt + σ(θ) dW over many chains.
+
+    Semi-implicit Euler–Maruyama (:class:`sgdsde.dynamics.Underdamped`, weak order 1): heavy-ball
+    SGD with η, μ is this scheme with h = √η, γ = (1 − μ)/√η, F = −∇L, σσᵀ = hΣ/B.
+
+    Parameters
+    ----------
+    force : callable θ ``(chains, d)`` → ``(chains, d)``
+    friction : float γ ≥ 0
+    diffusion : callable θ → ``(chains, d, m)``, or a constant Tensor (0-d, ``(d,)`` or ``(d, m)``)
+    x0 : Tensor ``(2d,)`` or ``(chains, 2d)``: the state (θ, V)
+    dt, steps, chains, seed, save_every, generator, on_divergence, increments
+        As in :func:`simulate` (Gaussian noise only).
+
+    Returns
+    -------
+    Path
+        ``x (T, chains, 2d)``: θ in ``x[..., :d]``, V in ``x[..., d:]``.
+
+    Examples
+    --------
+    Kinetic Langevin at unit temperature (σ² = 2γ) on L = θ²/2: Var θ = Var V = 1 at stationarity.
+
+    >>> import torch
+    >>> p = underdamped(lambda th: -th, 1.0, torch.tensor(2**0.5, dtype=torch.float64),
+    ...                 torch.zeros(2, dtype=torch.float64), 0.02, 1000, chains=2000, seed=0,
+    ...                 save_every=1000)
+    >>> [bool(abs(float(v) - 1) < 0.2) for v in p.x[-1].var(0)]   # 6 SE; O(dt) bias 2%
+    [True, True]
+    """
+    dt = _check_dt(dt)
+    steps = _check_int("steps", steps, 0)
+    chains = _check_int("chains", chains, 1)
+    save_every = _check_int("save_every", save_every, 1)
+    check_on_divergence(on_divergence)
+    x = _check_x0(x0, chains)
+    if x.shape[-1] % 2:
+        raise ValueError(f"x0 must be the state (θ, V) of even length 2d; got {x.shape[-1]}")
+    gen = _generator(x.device, seed, generator)
+    stepper = Underdamped(force, friction, diffusion, dt, increments=increments)
+    stepper.error = _error(dt)  # type: ignore[method-assign]
+    return integrate(
+        stepper,
+        x,
+        steps,
+        dt=dt,
+        generator=gen,
+        save_every=save_every,
+        on_divergence=on_divergence,
     )
 
 

@@ -3,7 +3,8 @@
 
 Layout: ``core`` (the loop: chunked draws, saves, divergence, stopping, CUDA graphs),
 ``steppers`` (one module per solver: ``sgd`` for SGD and heavy ball, ``euler_maruyama`` with
-Gaussian or α-stable noise, ``sgd_sde`` for SGD's SDE and the order-2 modified equation, each
+Gaussian or α-stable noise, ``sgd_sde`` for SGD's SDE and the order-2 modified equation,
+``underdamped`` for the underdamped Langevin SDE (heavy ball's continuous-time model), each
 declaring its weak and strong order), ``stopping`` (horizon,
 first exit), ``draws`` (chunked increments), ``path`` (the result type and the divergence error).
 ``sgd.run``, ``sde.simulate``, ``sde.sgd_sde`` and ``experiments.wells.escape_times`` are thin
@@ -34,6 +35,7 @@ from .steppers import (
     OnlineLeastSquares,
     SGLDDivergenceError,
     Stepper,
+    Underdamped,
     hvp_grad,
 )
 from .stopping import FirstExit, Horizon
@@ -47,6 +49,7 @@ __all__ = [
     "EulerMaruyama",
     "SGDSDE",
     "ModifiedEquation",
+    "Underdamped",
     "hvp_grad",
     "OnlineLeastSquares",
     "SGLD",

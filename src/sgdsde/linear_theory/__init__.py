@@ -73,3 +73,23 @@ __all__ = [
     "augmented_state",
     "moments_of",
 ]
+
+from ._momentum import (  # noqa: E402
+    eigenbasis_correlation,
+    heavy_ball_moment_operator,
+    heavy_ball_stability_edge,
+    mean_sq_batch_grad,
+    stationary_moment_heavy_ball,
+    stationary_moment_underdamped,
+    underdamped_parameters,
+)
+
+__all__ += [
+    "heavy_ball_moment_operator",
+    "stationary_moment_heavy_ball",
+    "stationary_moment_underdamped",
+    "heavy_ball_stability_edge",
+    "underdamped_parameters",
+    "eigenbasis_correlation",
+    "mean_sq_batch_grad",
+]

@@ -405,3 +405,17 @@ def binary_cross_entropy(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 __all__ += ["binary_cross_entropy"]
+
+
+def squared_error(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Half the squared error of one example, ½‖out − t‖²: the regression loss of a TorchModel.
+
+    Examples
+    --------
+    >>> float(squared_error(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 0.0])))
+    2.5
+    """
+    return 0.5 * (out - t).pow(2).sum()
+
+
+__all__ += ["squared_error"]

@@ -24,7 +24,10 @@ the modified equation, :class:`~sgdsde.dynamics.steppers.sgd_sde.ModifiedEquatio
 :mod:`~sgdsde.dynamics.steppers.online_lsq` (:class:`~sgdsde.dynamics.steppers.online_lsq.OnlineLeastSquares`:
 online least squares with fresh Gaussian batches, a random linear recursion),
 :mod:`~sgdsde.dynamics.steppers.sgld` (:class:`~sgdsde.dynamics.steppers.sgld.SGLD`, localised
-stochastic-gradient Langevin dynamics, the sampler of the local learning coefficient). A new solver
+stochastic-gradient Langevin dynamics, the sampler of the local learning coefficient),
+:mod:`~sgdsde.dynamics.steppers.underdamped`
+(:class:`~sgdsde.dynamics.steppers.underdamped.Underdamped`: semi-implicit Euler–Maruyama for the
+underdamped Langevin SDE in (θ, V), of which heavy-ball SGD is one instance). A new solver
 is a new module here, declaring its orders, and a test of them in ``tests/test_dynamics.py``.
 
 Examples
@@ -42,6 +45,7 @@ from .online_lsq import OnlineLeastSquares
 from .sgd import SGD
 from .sgd_sde import SGDSDE, ModifiedEquation, hvp_grad
 from .sgld import SGLD, SGLDDivergenceError
+from .underdamped import Underdamped
 
 __all__ = [
     "Stepper",
@@ -53,4 +57,5 @@ __all__ = [
     "OnlineLeastSquares",
     "SGLD",
     "SGLDDivergenceError",
+    "Underdamped",
 ]
