@@ -565,3 +565,21 @@ def test_quadratic_variance_loss_has_exact_state_dependent_noise():
     assert torch.allclose(S, 1.0 + 0.7 * th[:, 0] ** 2, rtol=1e-12)
     with pytest.raises(ValueError, match="s1 must"):
         P.quadratic_variance_loss(1.0, 1.0, 0.0, c)
+
+
+def test_binary_cross_entropy_with_labels_stored_as_a_column_matches_autograd():
+    """Labels of shape (n, 1) used to broadcast against the scalar logit inside the batched loss
+    (grad off by ~5 on this case); the per-example loss now reduces both to scalars."""
+    from sgdsde.problems import TorchModel, binary_cross_entropy
+
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(20, 3, dtype=torch.float64, generator=gen)
+    y = (torch.rand(20, generator=gen) < 0.5).double()
+    for labels in (y, y[:, None]):
+        torch.manual_seed(1)
+        p = TorchModel(torch.nn.Linear(3, 1).double(), binary_cross_entropy, X, labels)
+        theta = p.theta0.clone().requires_grad_(True)
+        (auto,) = torch.autograd.grad(p.loss(theta), theta)
+        torch.testing.assert_close(p.grad(p.theta0), auto, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="one value each"):
+        binary_cross_entropy(torch.zeros(2), torch.tensor(1.0))

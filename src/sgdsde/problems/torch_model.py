@@ -400,8 +400,14 @@ def binary_cross_entropy(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     >>> round(float(binary_cross_entropy(torch.tensor([2.0]), torch.tensor(0.0))), 6)  # log(1+e²)
     2.126928
     """
+    if out.numel() != 1 or t.numel() != 1:
+        raise ValueError(
+            "binary_cross_entropy takes one example: out and t must hold one value each; got "
+            f"shapes {tuple(out.shape)} and {tuple(t.shape)}"
+        )
+    # Both to scalars: a label of shape (1,) (targets stored as (n, 1)) must not broadcast.
     z = out.reshape(())
-    return torch.nn.functional.softplus(z) - t * z
+    return torch.nn.functional.softplus(z) - t.reshape(()) * z
 
 
 __all__ += ["binary_cross_entropy"]
