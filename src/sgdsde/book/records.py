@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -83,6 +84,7 @@ def record_path(chapter: str, profile: str, root: str | os.PathLike | None = Non
 def publish(record: Record, chapter: str, profile: str | None = None) -> Path | None:
     """Write ``record`` as the chapter's record for ``profile`` (default: ``record.profile``, else
     the page's current profile) when ``$BOOK_RECORD_DIR`` is set; return its path, else None.
+    The written record's ``profile`` is set to that profile.
 
     Examples
     --------
@@ -101,7 +103,8 @@ def publish(record: Record, chapter: str, profile: str | None = None) -> Path | 
 
         profile = record.profile or page_profile()
     path = record_path(chapter, profile, root=root)
-    record.to_json(path)
+    # the record names the profile it was written for (the stale-record test reads it)
+    dataclasses.replace(record, profile=profile).to_json(path)
     return path
 
 
