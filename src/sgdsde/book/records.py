@@ -125,7 +125,8 @@ def stale_fields(record: Record, ignore: tuple[str, ...] = ("seed",)) -> dict[st
     ``record.profile`` today: ``{field: (recorded, current)}``; empty when the record is current.
 
     A field the code no longer has, or a new one the record lacks, counts as different. ``ignore``
-    lists fields a page may set itself (the seed comes from the page's ``SEED``).
+    lists fields a page may set itself (the seed comes from the page's ``SEED``); the config's
+    ``NOT_IN_RUN`` fields (settings one run never reads) are skipped too.
 
     Examples
     --------
@@ -143,11 +144,13 @@ def stale_fields(record: Record, ignore: tuple[str, ...] = ("seed",)) -> dict[st
 
     if record.profile is None:
         raise ValueError("record.profile is None: only a record of a named profile can be checked")
-    current = jsonable(get_experiment(record.experiment).Config.profile(record.profile).to_dict())
+    Config = get_experiment(record.experiment).Config
+    current = jsonable(Config.profile(record.profile).to_dict())
     recorded = jsonable(record.config)
+    skip = set(ignore) | set(getattr(Config, "NOT_IN_RUN", ()))
     out = {}
     for name in sorted(set(current) | set(recorded)):
-        if name in ignore:
+        if name in skip:
             continue
         a, b = recorded.get(name, "<missing>"), current.get(name, "<missing>")
         if a != b:
