@@ -132,3 +132,32 @@ def test_page_profiles_come_from_the_experiment_configs():
     src = (CHAPTERS / "18_grokking.md").read_text("utf-8")
     assert {"ci", "gpu", "nanda", "nanda_frac50"} <= allowed_profiles(src)
     assert allowed_profiles((CHAPTERS / "01_notation.md").read_text("utf-8")) == {"ci"}
+
+
+def test_no_gpu_settings_left_as_comments():
+    # larger runs are named profiles (data), not "GPU: N = ..." comments in a parameters cell
+    import re
+
+    import jupytext
+
+    bad = []
+    for md in sorted(CHAPTERS.glob("*.md")):
+        if "kernelspec:" not in md.read_text("utf-8")[:2000]:
+            continue
+        for cell in jupytext.read(md).cells:
+            if "parameters" not in cell.get("metadata", {}).get("tags", []):
+                continue
+            for line in cell.source.splitlines():
+                comment = line.partition("#")[2]
+                if re.search(r"GPU[^\n]*\d", comment):
+                    bad.append(f"{md.name}: {line.strip()}")
+    assert not bad, bad
+
+
+@pytest.mark.parametrize(
+    "chapter", ["02_setup", "03_gradient_noise", "04_noise_covariance", "05_sde_limit", "06_clt",
+                "07_stationary", "08_helmholtz", "09_assumptions", "15_heavy_tails",
+                "16_deep_linear", "17_superposition", "18_grokking"],
+)
+def test_chapters_with_larger_runs_have_a_gpu_profile(chapter):
+    assert {"ci", "gpu"} <= allowed_profiles((CHAPTERS / f"{chapter}.md").read_text("utf-8"))
