@@ -14,7 +14,15 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["page_seed", "page_profile", "page_device", "check_device", "ENV", "PROFILE_ENV", "DEVICE_ENV"]
+__all__ = [
+    "page_seed",
+    "page_profile",
+    "page_device",
+    "check_device",
+    "ENV",
+    "PROFILE_ENV",
+    "DEVICE_ENV",
+]
 
 #: The environment variable that overrides every page's default seed.
 ENV = "BOOK_SEED"
