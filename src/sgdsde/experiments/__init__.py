@@ -8,7 +8,9 @@
   instances trained at once, and its feature geometry (notes §4);
 * :mod:`sgdsde.experiments.grokking` — modular addition, an MLP and Nanda et al.'s one-layer
   transformer, a training loop that tracks accuracy, loss, the gradient-noise tail index and the
-  spectrum of Σ (notes §4).
+  spectrum of Σ (notes §4);
+* :mod:`sgdsde.experiments.scales` — the scale profiles (``ci``, ``gpu``) of the foundation
+  chapters 02–08, which run no registered experiment.
 
 Every experiment has the same shape (:mod:`sgdsde.experiments.record`): a frozen ``Config`` with
 every parameter, ``seed`` included, and named scale profiles defined once as data
