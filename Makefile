@@ -21,7 +21,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 STAGE = start=$$(date +%s); echo "== $(1)"
 DONE = echo "== $(1) took $$(( $$(date +%s) - start )) s"
 
-.PHONY: venv book test lint unit nbval seeds browser build bench clean
+.PHONY: venv book test lint unit nbval seeds browser build bench clean chapter
 
 venv: $(STAMP)
 
@@ -70,6 +70,16 @@ seeds: $(STAMP)
 	@$(call STAGE,nbval on every chapter at other seeds)
 	$(BIN)/python -m sgdsde.book.seedcheck $(if $(SEEDS),--seeds $(SEEDS),--n $(N))
 	@$(call DONE,nbval on every chapter at other seeds)
+
+# One chapter at a named profile and device: the executed notebook in _build/chapters/NAME-PROFILE.ipynb
+# and its record in chapters/data/NAME/PROFILE.json (python -m sgdsde.book.run_chapter --help).
+PROFILE ?= ci
+DEVICE ?= cpu
+chapter: $(STAMP)
+	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> [PROFILE=ci|gpu|...] [DEVICE=cpu|cuda]"; exit 2; }
+	@$(call STAGE,chapter $(NAME) at profile $(PROFILE) on $(DEVICE))
+	$(BIN)/python -m sgdsde.book.run_chapter $(NAME) --profile $(PROFILE) --device $(DEVICE)
+	@$(call DONE,chapter $(NAME))
 
 # The built book in headless Chromium (tests/browser): needs `make book` first, and Debian's
 # chromium (apt-get install -y chromium; .ci/run installs it). Screenshots: _build/screenshots/.

@@ -9,6 +9,14 @@ from __future__ import annotations
 from .checks import assert_close
 from .claims import claim
 from .plotting import PALETTE, use_book_style
-from .seeds import page_profile, page_seed
+from .seeds import page_device, page_profile, page_seed
 
-__all__ = ["assert_close", "claim", "page_profile", "page_seed", "use_book_style", "PALETTE"]
+__all__ = [
+    "assert_close",
+    "claim",
+    "page_device",
+    "page_profile",
+    "page_seed",
+    "use_book_style",
+    "PALETTE",
+]

@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -83,6 +84,7 @@ def record_path(chapter: str, profile: str, root: str | os.PathLike | None = Non
 def publish(record: Record, chapter: str, profile: str | None = None) -> Path | None:
     """Write ``record`` as the chapter's record for ``profile`` (default: ``record.profile``, else
     the page's current profile) when ``$BOOK_RECORD_DIR`` is set; return its path, else None.
+    The written record's ``profile`` is set to that profile.
 
     Examples
     --------
@@ -101,7 +103,8 @@ def publish(record: Record, chapter: str, profile: str | None = None) -> Path | 
 
         profile = record.profile or page_profile()
     path = record_path(chapter, profile, root=root)
-    record.to_json(path)
+    # the record names the profile it was written for (the stale-record test reads it)
+    dataclasses.replace(record, profile=profile).to_json(path)
     return path
 
 
@@ -122,7 +125,8 @@ def stale_fields(record: Record, ignore: tuple[str, ...] = ("seed",)) -> dict[st
     ``record.profile`` today: ``{field: (recorded, current)}``; empty when the record is current.
 
     A field the code no longer has, or a new one the record lacks, counts as different. ``ignore``
-    lists fields a page may set itself (the seed comes from the page's ``SEED``).
+    lists fields a page may set itself (the seed comes from the page's ``SEED``); the config's
+    ``NOT_IN_RUN`` fields (settings one run never reads) are skipped too.
 
     Examples
     --------
@@ -140,11 +144,13 @@ def stale_fields(record: Record, ignore: tuple[str, ...] = ("seed",)) -> dict[st
 
     if record.profile is None:
         raise ValueError("record.profile is None: only a record of a named profile can be checked")
-    current = jsonable(get_experiment(record.experiment).Config.profile(record.profile).to_dict())
+    Config = get_experiment(record.experiment).Config
+    current = jsonable(Config.profile(record.profile).to_dict())
     recorded = jsonable(record.config)
+    skip = set(ignore) | set(getattr(Config, "NOT_IN_RUN", ()))
     out = {}
     for name in sorted(set(current) | set(recorded)):
-        if name in ignore:
+        if name in skip:
             continue
         a, b = recorded.get(name, "<missing>"), current.get(name, "<missing>")
         if a != b:

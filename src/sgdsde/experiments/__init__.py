@@ -13,6 +13,8 @@
   run as a sweep (notes §4);
 * :mod:`sgdsde.experiments.sweep` — grids of configs run on a local process pool or a Dask
   cluster, resumable from a JSON-lines results file.
+* :mod:`sgdsde.experiments.scales` — the scale profiles (``ci``, ``gpu``) of the foundation
+  chapters 02–08, which run no registered experiment.
 
 Every experiment has the same shape (:mod:`sgdsde.experiments.record`): a frozen ``Config`` with
 every parameter, ``seed`` included, and named scale profiles defined once as data

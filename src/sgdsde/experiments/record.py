@@ -79,6 +79,9 @@ class ExperimentConfig:
     """
 
     PROFILES: ClassVar[dict[str, Any]] = {}
+    #: Fields a single ``run`` never reads (a chapter's own settings): a stale-record check skips
+    #: them (:func:`sgdsde.book.records.stale_fields`).
+    NOT_IN_RUN: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -22,7 +22,7 @@ G ``(m, d)`` of a fixed subsample of m training examples (``torch.func``):
 
 Command line (the GPU run of the chapter)::
 
-    python -m sgdsde.experiments grokking --profile nanda --device cuda --out chapters/data/grokking_nanda.json
+    python -m sgdsde.experiments grokking --profile nanda --device cuda --out chapters/data/18_grokking/nanda.json
 
 writes the :class:`~sgdsde.experiments.record.Record` of :func:`run` as JSON: the configuration,
 the device name, the git commit, the wall time and the whole history.

@@ -53,7 +53,8 @@ class Config(ExperimentConfig):
     seed: int = 0
 
 
-#: ``ci``: the chapter's default CPU run; ``gpu``: the paper's sizes and a finer density grid.
+#: ``ci``: the chapter's default CPU run; ``gpu``: the paper's sizes and a finer density grid;
+#: ``medium``: more replicas, steps and batch sizes than ``ci``, minutes on one CPU core.
 PROFILES = {
     "ci": Config(),
     "gpu": Config(
@@ -64,6 +65,14 @@ PROFILES = {
         noise_replicas=64,
         sgd_steps=20_000,
         noise_batches=(256, 32, 4, 1),
+    ),
+    # between the two: runs on one CPU core in minutes (its record is shown beside the CI run)
+    "medium": Config(
+        replicas=4,
+        adam_steps=4000,
+        noise_replicas=32,
+        sgd_steps=4000,
+        noise_batches=(32, 8, 2),
     ),
 }
 Config.PROFILES = PROFILES
