@@ -21,6 +21,7 @@ EXPERIMENTS: dict[str, str] = {
     "superposition": "sgdsde.experiments.superposition",
     "grokking": "sgdsde.experiments.grokking",
     "assumptions": "sgdsde.experiments.assumptions",
+    "ness": "sgdsde.experiments.ness",
 }
 
 
