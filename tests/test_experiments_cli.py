@@ -25,7 +25,7 @@ TINY = {
                       "noise_replicas=2", "sgd_steps=30", "noise_batches=8,2"],
     "grokking": ["steps=4", "log_every=2", "noise_every=0"],
     "assumptions": ["n_data=224", "chains=8", "steps=150", "burn=30", "sched_steps=20"],
-    "ness": ["chains=32", "burn=4", "window=6", "eps_list=0.05,0.1", "exp_grid_n=48"],
+    "ness": ["chains=32", "burn=4", "window=6", "eps_list=0.05,0.1"],
 }
 
 

@@ -110,7 +110,14 @@ def cell_current(res, mask) -> torch.Tensor:
 
 @dataclass
 class CurrentEstimate:
-    """Monte Carlo estimate of ∫_A J for regions A: ``value (R, 2)``, ``se (R, 2)``, ``chains``."""
+    """Monte Carlo estimate of ∫_A J for regions A: ``value (R, 2)``, ``se (R, 2)``, ``chains``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> CurrentEstimate(torch.zeros(1, 2), torch.ones(1, 2), 100).chains
+    100
+    """
 
     value: torch.Tensor
     se: torch.Tensor

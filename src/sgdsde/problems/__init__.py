@@ -50,6 +50,6 @@ from .shifted import quadratic_variance_loss  # noqa: E402
 
 __all__ += ["quadratic_variance_loss"]
 
-from .planar import warped_plane_loss  # noqa: E402
+from ._planar import warped_plane_loss  # noqa: E402
 
 __all__ += ["warped_plane_loss"]

@@ -90,15 +90,16 @@ def _richardson(coarse: dict, fine: dict) -> dict:
     return out
 
 
-def run(cfg: Config, device=None):
+def run(cfg: Config, device=None, progress=None):
     """Solve, simulate and expand; return a :class:`~sgdsde.experiments.record.Record`.
+
+    ``progress`` (bool or None) is passed to :func:`sgdsde.sgd.run`.
 
     Examples
     --------
-    >>> rec = run(Config.profile("ci", chains=64, burn=4, window=6, grid_n=128,
-    ...                          eps_list=(0.05, 0.1), exp_grid_n=48))
+    >>> rec = run(Config.profile("ci", chains=64, burn=4, window=6, eps_list=(0.05, 0.1)))
     >>> sorted(rec.results)[:4], len(rec.results["solver"]["mass"])
-    (['expansion', 'grid', 'sde', 'sgd'], 4)
+    (['eps', 'expansion', 'grid', 'sde'], 4)
     """
     dev = resolve_device(device)
     f64 = torch.float64
@@ -125,9 +126,9 @@ def run(cfg: Config, device=None):
         x0 = torch.zeros(cfg.chains, 2, dtype=f64, device=dev)
         qd = q if dev.type == "cpu" else warped_plane_loss(dtype=f64)
         tr = sgd.run(qd, x0, cfg.lr, cfg.batch_size, cfg.burn, chains=cfg.chains, seed=cfg.seed,
-                     record_every=cfg.burn, record_loss=False)
+                     record_every=cfg.burn, record_loss=False, progress=progress)
         tr = sgd.run(qd, tr.theta[-1], cfg.lr, cfg.batch_size, cfg.window, seed=cfg.seed + 1,
-                     record_every=1, record_loss=False)
+                     record_every=1, record_loss=False, progress=progress)
         sgd_mc = _mc(tr.theta.double().cpu(), cfg.lr, cfg.lag)
         sde_runs = []
         for k, m in enumerate(cfg.sde_substeps):  # Euler–Maruyama at dt = η/m, m in (m₁, 2m₁)
