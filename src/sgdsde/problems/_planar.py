@@ -55,7 +55,7 @@ def warped_plane_loss(
     >>> th = torch.tensor([0.3, -0.2], dtype=torch.float64)
     >>> bool(torch.allclose(q.loss(th), q.f(th))), q.n, q.d
     (True, 6, 2)
-    >>> q.hessian(torch.zeros(2, dtype=torch.float64)).round(decimals=12).tolist()
+    >>> (q.hessian(torch.zeros(2, dtype=torch.float64)).round(decimals=12) + 0.0).tolist()
     [[1.0, 0.0], [0.0, 2.0]]
     """
     vals = [float(v) for v in h] + [float(kappa), float(quartic), float(gamma)]
