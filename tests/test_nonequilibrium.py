@@ -1,4 +1,4 @@
-"""Tests for sgdsde.nonequilibrium, the planar problem and the 2-D solver's order and input checks."""
+"""Tests for sgdsde.nonequilibrium, the planar problem, the 2-D solver's order and input checks."""
 import math
 
 import numpy as np

@@ -330,7 +330,9 @@ class GradientDrift(Field):
 
     def __init__(self, problem):
         if not callable(getattr(problem, "grad", None)):
-            raise TypeError(f"problem must have grad (a sgdsde Problem); got {type(problem).__name__}")
+            raise TypeError(
+                f"problem must have grad (a sgdsde Problem); got {type(problem).__name__}"
+            )
         self.problem = problem
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
