@@ -29,6 +29,7 @@ TINY = {
     "escape_phase": ["n_data=300", "strata=3", "noise_draws=1000", "depths=0.5,1.0", "batches=1",
                      "chains=8", "max_steps=200"],
     "llc_dln": ["chains=2", "draws=4", "burnin=0", "polish_steps=10"],
+    "ness": ["chains=32", "burn=4", "window=6", "eps_list=0.05,0.1"],
 }
 
 

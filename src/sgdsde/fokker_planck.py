@@ -40,7 +40,13 @@ import torch
 
 from .potentials import Field, LinearDrift
 
-__all__ = ["stationary_density_1d", "solve_stationary_2d", "Stationary2D", "MIN_POINTS"]
+__all__ = [
+    "stationary_density_1d",
+    "solve_stationary_2d",
+    "Stationary2D",
+    "MIN_POINTS",
+    "MIN_CELLS_PER_SD",
+]
 
 #: Minimum number of grid points per axis accepted by :func:`solve_stationary_2d`.
 MIN_POINTS = 16
@@ -216,6 +222,24 @@ def _on_grid(drift, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return drift(X, Y)
 
 
+#: Smallest standard deviation of the solved law along each axis, in cells (else too coarse).
+MIN_CELLS_PER_SD = 2.0
+
+
+def _check_resolved(p: np.ndarray, gx, gy, hx: float, hy: float) -> None:
+    """Raise if the solved law is narrower than MIN_CELLS_PER_SD cells along an axis."""
+    w = np.clip(p, 0, None)
+    w = w / w.sum()
+    for name, g, h, marg in (("grid_x", gx, hx, w.sum(0)), ("grid_y", gy, hy, w.sum(1))):
+        c = g.cpu().numpy()
+        sd = float(np.sqrt(max((marg * c**2).sum() - (marg * c).sum() ** 2, 0.0)))
+        if sd < MIN_CELLS_PER_SD * h:
+            raise ValueError(
+                f"{name} too coarse for the law: its standard deviation {sd:.3g} along this axis "
+                f"is {sd / h:.2g} cells, need at least {MIN_CELLS_PER_SD:g} (spacing {h:.3g})"
+            )
+
+
 def solve_stationary_2d(drift, diffusion, grid_x, grid_y) -> Stationary2D:
     """Stationary 2-D Fokker–Planck solution by finite volumes with zero-flux boundaries.
 
@@ -250,10 +274,12 @@ def solve_stationary_2d(drift, diffusion, grid_x, grid_y) -> Stationary2D:
     Raises
     ------
     ValueError
-        Fewer than 16 points on an axis, non-uniform grid, a not symmetric positive definite, wrong
-        shapes, or a grid too coarse for the drift: cell Péclet number |b_i| h_i / a_ii > 1 (the
-        spacing must be below the local diffusion length a_ii/|b_i|; central fluxes oscillate
-        beyond it).
+        Fewer than 16 points on an axis, non-uniform grid, a not symmetric positive definite (the
+        message names a point where it fails), wrong shapes, a grid too coarse for the drift: cell
+        Péclet number |b_i| h_i / a_ii > 1 (the spacing must be below the local diffusion length
+        a_ii/|b_i|; central fluxes oscillate beyond it; the message names the worst point), or
+        too coarse for the law: its standard deviation along an axis under
+        :data:`MIN_CELLS_PER_SD` = 2 cells.
 
     Examples
     --------
@@ -292,15 +318,24 @@ def solve_stationary_2d(drift, diffusion, grid_x, grid_y) -> Stationary2D:
     axx, ayy, axy, ayx = a[..., 0, 0], a[..., 1, 1], a[..., 0, 1], a[..., 1, 0]
     if float((axy - ayx).abs().max()) > 1e-10 * float(a.abs().max()):
         raise ValueError("diffusion matrix a must be symmetric")
-    if not (bool((axx > 0).all()) and bool((axx * ayy - axy * ayx > 0).all())):
-        raise ValueError("diffusion matrix a must be positive definite at every grid point")
-    peclet = max(
-        float((b[..., 0].abs() * hx / axx).max()), float((b[..., 1].abs() * hy / ayy).max())
-    )
+    bad = ~((axx > 0) & (axx * ayy - axy * ayx > 0))
+    if bool(bad.any()):
+        jj, ii = (int(v) for v in bad.nonzero()[0])
+        raise ValueError(
+            f"diffusion matrix a must be positive definite at every grid point; it is not at "
+            f"{int(bad.sum())} of {nx * ny} points, e.g. (x, y) = ({float(gx[ii]):.4g}, "
+            f"{float(gy[jj]):.4g}) (index [{jj}, {ii}]) where a = "
+            f"[[{float(axx[jj, ii]):.3g}, {float(axy[jj, ii]):.3g}], "
+            f"[{float(ayx[jj, ii]):.3g}, {float(ayy[jj, ii]):.3g}]]"
+        )
+    pe = torch.maximum(b[..., 0].abs() * hx / axx, b[..., 1].abs() * hy / ayy)
+    peclet = float(pe.max())
     if peclet > 1.0:
+        jj, ii = (int(v) for v in (pe == pe.max()).nonzero()[0])
         raise ValueError(
             f"grid too coarse for the drift: cell Péclet number |b_i| h_i / a_ii = "
-            f"{peclet:.3g} > 1; refine the grid (spacing below the diffusion length)"
+            f"{peclet:.3g} > 1 at (x, y) = ({float(gx[ii]):.4g}, {float(gy[jj]):.4g}); refine "
+            f"the grid (spacing below the diffusion length) or shrink the box"
         )
 
     npy = lambda t: t.reshape(-1).cpu().numpy()  # noqa: E731  (row-major: index j*nx + i)
@@ -327,6 +362,7 @@ def solve_stationary_2d(drift, diffusion, grid_x, grid_y) -> Stationary2D:
     p = spla.spsolve(M.tocsc(), rhs)
     if not np.all(np.isfinite(p)):
         raise RuntimeError("sparse solve failed (singular generator?)")
+    _check_resolved(p.reshape(ny, nx), gx, gy, hx, hy)
     Lp = L @ p
     res = float(np.abs(Lp).max() / (abs(L).sum(axis=1).max() * np.abs(p).max()))
     jx_f, jy_f = (Fx @ p).reshape(ny, nx - 1), (Fy @ p).reshape(ny - 1, nx)

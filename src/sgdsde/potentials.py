@@ -311,3 +311,33 @@ class IsotropicLossDiffusion(Field):
         s = self.scale * (1 + self.slope * self.loss(x))
         eye = torch.eye(d, dtype=x.dtype, device=x.device)
         return s[..., None, None] * eye
+
+
+class GradientDrift(Field):
+    """b(θ) = −∇L_n(θ − …) of a problem: the drift of SGD's SDE (notes (23)) as a Field.
+
+    Parameters
+    ----------
+    problem : a sgdsde Problem (uses ``grad``); points are cast to its dtype and device and back
+
+    Examples
+    --------
+    >>> from sgdsde.problems import warped_plane_loss
+    >>> b = GradientDrift(warped_plane_loss())
+    >>> b(torch.tensor([[1.0, 0.0]], dtype=torch.float64))       # −(h₁ + λ) θ₁ = −1.5
+    tensor([[-1.5000, -0.5000]], dtype=torch.float64)
+    """
+
+    def __init__(self, problem):
+        if not callable(getattr(problem, "grad", None)):
+            raise TypeError(
+                f"problem must have grad (a sgdsde Problem); got {type(problem).__name__}"
+            )
+        self.problem = problem
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.problem
+        return -p.grad(x.to(dtype=p.dtype, device=p.device)).to(dtype=x.dtype, device=x.device)
+
+
+__all__ += ["GradientDrift"]

@@ -53,3 +53,7 @@ __all__ += ["quadratic_variance_loss"]
 from .torch_model import squared_error  # noqa: E402
 
 __all__ += ["squared_error"]
+
+from ._planar import warped_plane_loss  # noqa: E402
+
+__all__ += ["warped_plane_loss"]
