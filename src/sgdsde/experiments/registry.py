@@ -21,6 +21,7 @@ EXPERIMENTS: dict[str, str] = {
     "superposition": "sgdsde.experiments.superposition",
     "grokking": "sgdsde.experiments.grokking",
     "assumptions": "sgdsde.experiments.assumptions",
+    "eos": "sgdsde.experiments.eos",
 }
 
 
@@ -54,7 +55,7 @@ def get_experiment(name: str) -> Experiment:
     >>> get_experiment("welz")
     Traceback (most recent call last):
     ...
-    ValueError: unknown experiment 'welz'; choose one of ['assumptions', 'deep_linear', 'grokking', 'superposition', 'wells']
+    ValueError: unknown experiment 'welz'; choose one of ['assumptions', 'deep_linear', 'eos', 'grokking', 'superposition', 'wells']
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}")

@@ -33,8 +33,9 @@ Examples
 from __future__ import annotations
 
 from .base import Stepper
+from .central_flow import CentralFlow
 from .euler_maruyama import EulerMaruyama
 from .sgd import SGD
 from .sgd_sde import SGDSDE, ModifiedEquation, hvp_grad
 
-__all__ = ["Stepper", "SGD", "EulerMaruyama", "SGDSDE", "ModifiedEquation", "hvp_grad"]
+__all__ = ["Stepper", "SGD", "EulerMaruyama", "SGDSDE", "ModifiedEquation", "hvp_grad", "CentralFlow"]
