@@ -25,7 +25,7 @@ TINY = {
                       "noise_replicas=2", "sgd_steps=30", "noise_batches=8,2"],
     "grokking": ["steps=4", "log_every=2", "noise_every=0"],
     "assumptions": ["n_data=224", "chains=8", "steps=150", "burn=30", "sched_steps=20"],
-    "eos": ["n_data=20", "width=4", "teacher_width=4", "lrs=0.5,", "steps=20", "record_every=10",
+    "eos": ["n_data=20", "width=4", "teacher_width=4", "lr_fractions=0.5,", "steps=20", "record_every=10",
             "cf_steps=4", "toy_c=2.2,", "toy_steps=10", "toy_window=4", "toy_cf_steps=2"],
 }
 

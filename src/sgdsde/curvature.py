@@ -60,7 +60,9 @@ def _theta(theta, d: int | None = None) -> torch.Tensor:
 def _vec(name: str, v, theta: torch.Tensor) -> torch.Tensor:
     if not isinstance(v, torch.Tensor) or v.shape != theta.shape:
         shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
-        raise ValueError(f"{name} must be a tensor of shape (d,) = {tuple(theta.shape)}; got {shape}")
+        raise ValueError(
+            f"{name} must be a tensor of shape (d,) = {tuple(theta.shape)}; got {shape}"
+        )
     return v.detach().to(dtype=theta.dtype, device=theta.device)
 
 
@@ -324,6 +326,6 @@ def track_sharpness(
         lam, u = solve(loss, th, 4 * iters if first else iters, u, generator=generator)
         out.append(lam)
         first = False
-    if not out:
+    if not out or u is None:
         raise ValueError("thetas is empty")
     return torch.tensor(out, dtype=torch.float64), u

@@ -25,7 +25,7 @@ from __future__ import annotations
 from .core import integrate
 from .draws import Increments, standard_normal_
 from .path import DivergenceError, Path
-from .steppers import SGD, CentralFlow, SGDSDE, EulerMaruyama, ModifiedEquation, Stepper, hvp_grad
+from .steppers import SGD, SGDSDE, CentralFlow, EulerMaruyama, ModifiedEquation, Stepper, hvp_grad
 from .stopping import FirstExit, Horizon
 
 __all__ = [

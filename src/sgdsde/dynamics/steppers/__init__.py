@@ -38,4 +38,12 @@ from .euler_maruyama import EulerMaruyama
 from .sgd import SGD
 from .sgd_sde import SGDSDE, ModifiedEquation, hvp_grad
 
-__all__ = ["Stepper", "SGD", "EulerMaruyama", "SGDSDE", "ModifiedEquation", "hvp_grad", "CentralFlow"]
+__all__ = [
+    "Stepper",
+    "SGD",
+    "EulerMaruyama",
+    "SGDSDE",
+    "ModifiedEquation",
+    "hvp_grad",
+    "CentralFlow",
+]

@@ -154,4 +154,3 @@ class CentralFlow(Stepper):
     def restore(self, s):
         self._u = None if s is None else s.clone()
         self._cache = None
-

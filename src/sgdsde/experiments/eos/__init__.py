@@ -12,7 +12,7 @@ Layout: ``_model`` (teacher data and the student problem), ``_experiment`` (``Co
 
 from __future__ import annotations
 
-from ._checks import central_flow_agreement, eos_ratios
+from ._checks import central_flow_agreement, eos_ratios, moving_average
 from ._experiment import PROFILES, Config, run
 from ._model import edge_toy, mlp_problem, teacher_data
 
@@ -25,4 +25,5 @@ __all__ = [
     "edge_toy",
     "eos_ratios",
     "central_flow_agreement",
+    "moving_average",
 ]

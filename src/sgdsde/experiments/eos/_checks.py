@@ -86,7 +86,7 @@ def central_flow_agreement(central: dict, skip: int = 20, window: int = 10) -> d
     -------
     dict: ``onset`` (−1 if never active), ``t0`` (window start), ``loss_rel_err`` (mean over the
     window of |predicted − averaged GD| / averaged GD), ``loss_rel_err_max``, ``gf_loss_rel_err``
-    (the same for gradient flow's loss), ``cf_sharpness_dev`` (max |S·η/2 − 1| of the flow),
+    (the same for gradient flow's loss), ``cf_sharpness_dev`` (max |S·η/2 − 1| of the flow where σ² > 0 in the window),
     ``dist_cf``, ``dist_cf_avg``, ``dist_gf`` (means over the window), ``gd_move`` (mean
     ‖w_GD(t) − w_GD(0)‖ there, the scale), and the same distances at the last time (``*_end``).
 
@@ -115,7 +115,7 @@ def central_flow_agreement(central: dict, skip: int = 20, window: int = 10) -> d
     pred, gfl = _t(central["predicted_loss"]), _t(central["gf_loss"])
     err = ((pred - gd_avg).abs() / gd_avg)[m]
     S = _t(central["sharpness"])
-    act = s2 > 0
+    act = (s2 > 0) & m  # on the constraint, after the arrival transient
     out = {
         "onset": onset,
         "t0": t0,

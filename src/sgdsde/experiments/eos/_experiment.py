@@ -20,10 +20,12 @@ class Config(ExperimentConfig):
     """Every parameter of the edge-of-stability chapter (profiles: ``PROFILES``).
 
     Data: ``n_data`` points in ``d_in`` dimensions from a tanh teacher of ``teacher_width``;
-    student: tanh MLP, ``depth`` hidden layers of ``width``. Plain GD at each of ``lrs`` for
-    ``steps`` steps, the sharpness every ``record_every`` steps (``eig_iters`` warm-started
-    Lanczos iterations); heavy ball with ``momentum`` at ``momentum_lr``; the central flow at
-    ``cf_lr`` for ``cf_steps`` GD steps with Euler step ``cf_dt`` (in GD steps, ``cf_eig_iters``
+    student: tanh MLP, ``depth`` hidden layers of ``width``. The step sizes are set from the
+    initial sharpness S₀ so that GD starts at a chosen fraction of its edge: plain GD at
+    η = f·2/S₀ for each f of ``lr_fractions``, for ``steps`` steps, the sharpness every
+    ``record_every`` steps (``eig_iters`` warm-started Lanczos iterations); heavy ball with
+    ``momentum`` μ at η = ``momentum_fraction``·(2 + 2μ)/S₀; the central flow at
+    η = ``cf_fraction``·2/S₀ for ``cf_steps`` GD steps with Euler step ``cf_dt`` (in GD steps, ``cf_eig_iters``
     Lanczos iterations per step), against GD and gradient flow from the same start. The
     two-parameter model :func:`edge_toy` at each ``toy_c``: GD at ``toy_lr`` for ``toy_steps``
     (statistics over the last ``toy_window``) and the central flow for ``toy_cf_steps``.
@@ -39,13 +41,13 @@ class Config(ExperimentConfig):
     teacher_width: int = 16
     width: int = 16
     depth: int = 2
-    lrs: tuple = (0.5, 0.65, 0.8)
+    lr_fractions: tuple = (0.6, 0.7, 0.8)
     steps: int = 400
     record_every: int = 5
     eig_iters: int = 6
     momentum: float = 0.5
-    momentum_lr: float = 0.8
-    cf_lr: float = 0.5
+    momentum_fraction: float = 0.7
+    cf_fraction: float = 0.8
     cf_steps: int = 120
     cf_dt: float = 0.25
     cf_eig_iters: int = 3
@@ -66,12 +68,12 @@ PROFILES = {
         teacher_width=32,
         width=64,
         depth=3,
-        lrs=(0.1, 0.2, 0.3, 0.4),
+        lr_fractions=(0.4, 0.55, 0.7, 0.85),
         steps=5000,
         record_every=10,
         eig_iters=10,
-        momentum_lr=0.4,
-        cf_lr=0.2,
+        momentum_fraction=0.5,
+        cf_fraction=0.7,
         cf_steps=2000,
         cf_dt=0.125,
         cf_eig_iters=6,
@@ -123,7 +125,7 @@ def _toy(c, cfg):
 def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
     """GD at each η, heavy ball, and the central flow against GD and gradient flow (float64).
 
-    ``results``: ``d``; ``gd`` (one entry per η: ``step``, ``loss``, ``sharpness``);
+    ``results``: ``d``; ``S0`` (the initial sharpness); ``gd`` (one entry per η: ``step``, ``loss``, ``sharpness``);
     ``momentum`` (the same for heavy ball); ``central``: per GD step t, the central flow's
     ``loss``, ``sharpness``, ``sigma2``, ``predicted_loss``; GD's ``gd_loss``; the distances
     ``dist_cf`` = ‖w_GD − w_CF‖, ``dist_cf_avg`` = ‖w̄_GD − w_CF‖ (w̄ the mean of two consecutive
@@ -135,7 +137,7 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
 
     Examples
     --------
-    >>> rec = run(Config(n_data=20, width=4, teacher_width=4, lrs=(0.5,), steps=20,
+    >>> rec = run(Config(n_data=20, width=4, teacher_width=4, lr_fractions=(0.5,), steps=20,
     ...                  cf_steps=6, record_every=10, toy_c=(2.2,), toy_steps=10,
     ...                  toy_window=4, toy_cf_steps=2))
     >>> rec.results["d"], len(rec.results["gd"]), len(rec.results["central"]["loss"])
@@ -148,32 +150,37 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
         X, y = teacher_data(cfg.n_data, cfg.d_in, cfg.teacher_width, seed=cfg.seed)
         p = mlp_problem(X.to(dev), y.to(dev), cfg.width, cfg.depth, seed=cfg.seed + 1)
         s2 = cfg.seed + 2
-        gd = [
-            _gd(p, lr, cfg.steps, cfg.record_every, 0.0, cfg.eig_iters, s2)[1] for lr in cfg.lrs
-        ]
-        mom = _gd(
-            p, cfg.momentum_lr, cfg.steps, cfg.record_every, cfg.momentum, cfg.eig_iters, s2
-        )[1]
+        S0, _ = curvature.lanczos(p, p.theta0, 40, generator=torch.Generator().manual_seed(s2))
+        lrs = [f * 2 / S0 for f in cfg.lr_fractions]
+        gd = [_gd(p, lr, cfg.steps, cfg.record_every, 0.0, cfg.eig_iters, s2)[1] for lr in lrs]
+        mu = cfg.momentum
+        lr_m = cfg.momentum_fraction * (2 + 2 * mu) / S0
+        mom = _gd(p, lr_m, cfg.steps, cfg.record_every, mu, cfg.eig_iters, s2)[1]
+        lr_c = cfg.cf_fraction * 2 / S0
         # central flow vs GD vs gradient flow, all from θ₀, on the time axis of GD steps
         n_cf = round(cfg.cf_steps / cfg.cf_dt)
         every = round(1 / cfg.cf_dt)
-        cf = CentralFlow(p, cfg.cf_lr, cfg.cf_dt, eig_iters=cfg.cf_eig_iters, seed=s2)
+        cf = CentralFlow(p, lr_c, cfg.cf_dt, eig_iters=cfg.cf_eig_iters, seed=s2)
         pc = integrate(cf, p.theta0, n_cf, save_every=every)
         # gradient flow by Euler steps of dt GD steps: GD with step η·dt
-        pg = sgd.run(p, None, cfg.cf_lr * cfg.cf_dt, None, n_cf, record_every=every, seed=cfg.seed)
-        tr = sgd.run(p, None, cfg.cf_lr, None, cfg.cf_steps + 1, seed=cfg.seed)
+        pg = sgd.run(p, None, lr_c * cfg.cf_dt, None, n_cf, record_every=every, seed=cfg.seed)
+        tr = sgd.run(p, None, lr_c, None, cfg.cf_steps + 1, seed=cfg.seed)
         wg = tr.theta[:, 0]
         wbar = 0.5 * (wg[:-1] + wg[1:])
         wc, wf = pc.x[:, 0], pg.theta[:, 0]
         k = cfg.record_every
         Sg, _ = curvature.track_sharpness(
-            p, wg[: cfg.cf_steps + 1 : k], cfg.eig_iters, generator=torch.Generator().manual_seed(s2)
+            p,
+            wg[: cfg.cf_steps + 1 : k],
+            cfg.eig_iters,
+            generator=torch.Generator().manual_seed(s2),
         )
         Sf, _ = curvature.track_sharpness(
             p, wf[::k], cfg.eig_iters, generator=torch.Generator().manual_seed(s2)
         )
+        assert pc.loss is not None and pg.loss is not None and tr.loss is not None
         central = {
-            "lr": cfg.cf_lr,
+            "lr": lr_c,
             "t": pc.t,
             "loss": pc.loss[:, 0],
             "sharpness": pc.extra["sharpness"][:, 0],
@@ -190,5 +197,5 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
             "gd_sharpness": Sg,
         }
         toy = [_toy(c, cfg) for c in cfg.toy_c]
-    results = {"d": p.d, "gd": gd, "momentum": mom, "central": central, "toy": toy}
+    results = {"d": p.d, "S0": S0, "gd": gd, "momentum": mom, "central": central, "toy": toy}
     return make_record("eos", cfg, results, dev, timer.seconds)
