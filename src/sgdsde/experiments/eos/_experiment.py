@@ -48,14 +48,14 @@ class Config(ExperimentConfig):
     momentum: float = 0.5
     momentum_fraction: float = 0.7
     cf_fraction: float = 0.8
-    cf_steps: int = 120
+    cf_steps: int = 100
     cf_dt: float = 0.25
     cf_eig_iters: int = 3
     toy_c: tuple = (2.2, 2.35, 2.5, 3.0)
     toy_lr: float = 0.25
-    toy_steps: int = 1500
+    toy_steps: int = 1200
     toy_window: int = 200
-    toy_cf_steps: int = 60
+    toy_cf_steps: int = 40
     seed: int = 0
 
 

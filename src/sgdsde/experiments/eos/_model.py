@@ -91,6 +91,14 @@ def _toy_f(c: float):
     return f
 
 
+def _toy_grad(c: float):
+    def g(th):
+        e, w1, w2 = torch.exp(th[..., 1]), th[..., 0], th[..., 1]
+        return torch.stack([e * w1, 0.5 * e * w1**2 + w2 - c], -1)
+
+    return g
+
+
 def edge_toy(c: float = 3.0, *, dtype=torch.float64):
     """The two-parameter model L(w) = ½ e^{w₂} w₁² + ½ (w₂ − c)² as a one-sample Problem.
 
@@ -108,4 +116,5 @@ def edge_toy(c: float = 3.0, *, dtype=torch.float64):
 
     if isinstance(c, bool) or not isinstance(c, (int, float)) or not c > 0:
         raise ValueError(f"c must be a float > 0; got {c!r}")
-    return ShiftedLoss(_toy_f(float(c)), torch.zeros(1, 2, dtype=dtype))
+    c = float(c)
+    return ShiftedLoss(_toy_f(c), torch.zeros(1, 2, dtype=dtype), grad=_toy_grad(c))
