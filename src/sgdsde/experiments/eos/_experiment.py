@@ -46,7 +46,7 @@ class Config(ExperimentConfig):
     record_every: int = 5
     eig_iters: int = 6
     momentum: float = 0.5
-    momentum_fraction: float = 0.7
+    momentum_fraction: float = 0.6
     cf_fraction: float = 0.8
     cf_steps: int = 100
     cf_dt: float = 0.25
