@@ -44,7 +44,7 @@ def test_below_the_edge_it_is_gradient_flow_of_order_one():
 def test_at_the_edge_the_constraint_holds_and_sigma2_has_its_closed_form(eta):
     # On the constraint e^{w₂} = 2/η (w₁ → 0): σ² = −2⟨∇S, ∇L⟩/‖∇S‖² = η (3 − log(2/η)).
     w0 = torch.tensor([0.05, 0.0], dtype=torch.float64)
-    dt, T = 0.25, 40.0
+    dt, T = 0.25, 25.0
     devs = []
     for h in (dt, dt / 2):
         path = integrate(CentralFlow(toy, eta, h, eig_iters=2), w0, round(T / h))
