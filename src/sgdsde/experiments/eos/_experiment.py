@@ -131,7 +131,8 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
     ``dist_cf`` = ‖w_GD − w_CF‖, ``dist_cf_avg`` = ‖w̄_GD − w_CF‖ (w̄ the mean of two consecutive
     iterates), ``dist_gf`` = ‖w_GD − w_GF‖ (gradient flow), GD's and gradient flow's sharpness
     every ``record_every`` steps (``gd_sharpness_step``, ``gd_sharpness``, ``gf_sharpness``);
-    ``toy``: per c, the closed forms, the central flow's σ² and w₂ and GD's mean w₁², its spread
+    ``cf_sharpness_check``: S of the flow's states every ``record_every`` steps by 3× the
+    Lanczos iterations; ``toy``: per c, the closed forms, the central flow's σ² and w₂ and GD's mean w₁², its spread
     and mean w₂ over the last ``toy_window`` steps, and whether GD sits on a period-2 orbit. Seeds: data ``seed``,
     network ``seed + 1``, Lanczos starts ``seed + 2``.
 
@@ -175,6 +176,10 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
             cfg.eig_iters,
             generator=torch.Generator().manual_seed(s2),
         )
+        # the flow's states re-checked with 3× the iterations: a second eigenvalue at 2/η shows
+        Sc, _ = curvature.track_sharpness(
+            p, wc[::k], 3 * cfg.eig_iters, generator=torch.Generator().manual_seed(s2)
+        )
         Sf, _ = curvature.track_sharpness(
             p, wf[::k], cfg.eig_iters, generator=torch.Generator().manual_seed(s2)
         )
@@ -188,6 +193,7 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
             "predicted_loss": pc.extra["predicted_loss"][:, 0],
             "gf_loss": pg.loss[:, 0],
             "gf_sharpness": Sf,
+            "cf_sharpness_check": Sc,
             "gd_loss": tr.loss[: cfg.cf_steps + 2, 0],
             "dist_cf": (wg[: wc.shape[0]] - wc).norm(dim=-1),
             "dist_cf_avg": (wbar[: wc.shape[0]] - wc).norm(dim=-1),
