@@ -30,6 +30,8 @@ TINY = {
                      "chains=8", "max_steps=200"],
     "llc_dln": ["chains=2", "draws=4", "burnin=0", "polish_steps=10"],
     "ness": ["chains=32", "burn=4", "window=6", "eps_list=0.05,0.1"],
+    "eos": ["n_data=20", "width=4", "teacher_width=4", "lr_fractions=0.5,", "steps=20", "record_every=10",
+            "cf_steps=4", "toy_c=2.2,", "toy_steps=10", "toy_window=4", "toy_cf_steps=2"],
 }
 
 

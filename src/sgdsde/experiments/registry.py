@@ -25,6 +25,7 @@ EXPERIMENTS: dict[str, str] = {
     "escape_phase": "sgdsde.experiments.escape_phase",
     "llc_dln": "sgdsde.experiments.llc_dln",
     "ness": "sgdsde.experiments.ness",
+    "eos": "sgdsde.experiments.eos",
 }
 
 
@@ -58,7 +59,7 @@ def get_experiment(name: str) -> Experiment:
     >>> get_experiment("welz")
     Traceback (most recent call last):
     ...
-    ValueError: unknown experiment 'welz'; choose one of ['assumptions', 'deep_linear', 'escape_phase', 'grokking', 'kesten', 'llc_dln', 'ness', 'superposition', 'wells']
+    ValueError: unknown experiment 'welz'; choose one of ['assumptions', 'deep_linear', 'eos', 'escape_phase', 'grokking', 'kesten', 'llc_dln', 'ness', 'superposition', 'wells']
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}")

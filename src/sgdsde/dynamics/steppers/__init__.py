@@ -27,7 +27,10 @@ online least squares with fresh Gaussian batches, a random linear recursion),
 stochastic-gradient Langevin dynamics, the sampler of the local learning coefficient),
 :mod:`~sgdsde.dynamics.steppers.underdamped`
 (:class:`~sgdsde.dynamics.steppers.underdamped.Underdamped`: semi-implicit Euler–Maruyama for the
-underdamped Langevin SDE in (θ, V), of which heavy-ball SGD is one instance). A new solver
+underdamped Langevin SDE in (θ, V), of which heavy-ball SGD is one instance) and
+:mod:`~sgdsde.dynamics.steppers.central_flow`
+(:class:`~sgdsde.dynamics.steppers.central_flow.CentralFlow`: GD's central flow at the edge of
+stability). A new solver
 is a new module here, declaring its orders, and a test of them in ``tests/test_dynamics.py``.
 
 Examples
@@ -40,6 +43,7 @@ Examples
 from __future__ import annotations
 
 from .base import Stepper
+from .central_flow import CentralFlow
 from .euler_maruyama import EulerMaruyama
 from .online_lsq import OnlineLeastSquares
 from .sgd import SGD
@@ -58,4 +62,5 @@ __all__ = [
     "SGLD",
     "SGLDDivergenceError",
     "Underdamped",
+    "CentralFlow",
 ]
