@@ -184,7 +184,7 @@ def symmetric_current(x, times, lag: int, inside, dt: float, *, richardson: bool
 
 def _monomials(d: int):
     """Exponent tuples of the odd monomials of degree 1 and 3 in d variables."""
-    out = [(i,) for i in range(d)]
+    out: list[tuple[int, ...]] = [(i,) for i in range(d)]
     out += list(combinations_with_replacement(range(d), 3))
     return out
 
