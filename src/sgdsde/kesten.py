@@ -23,7 +23,7 @@ h(α) = 1 (Kesten 1973; Goldie 1991 in 1-D; Gürbüzbalaban, Şimşekli & Zhu 20
 h is convex with h(0) = 1 and h(α) → ∞ (Q is unbounded), so the root exists and is unique.
 
 :func:`kesten_moment` computes h by adaptive quadrature in Q (split at Q = 1/c, where
-|1 − cQ| vanishes) and, for d > 1, generalised Gauss–Laguerre quadrature in R;
+``|1 − cQ|`` vanishes) and, for d > 1, generalised Gauss–Laguerre quadrature in R;
 :func:`kesten_tail_index` finds the root; :func:`finite_sum_tail_index` is the same equation for
 SGD on a fixed 1-D data set (batches drawn with replacement), where A takes finitely many values.
 

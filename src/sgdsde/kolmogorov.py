@@ -396,7 +396,7 @@ def _matrix(P) -> tuple[np.ndarray, int]:
 
 def law_path(P, theta0: float, steps: int) -> np.ndarray:
     """``(steps + 1, M)``: the law ``r_k`` (``r_k v = E v(θ_k)``) of the chain with transfer matrix
-    ``P`` from a point mass at ``theta0``, advanced by :func:`~sgdsde.dynamics.integrate`.
+    ``P`` from a point mass at ``theta0``, advanced by ``sgdsde.dynamics.integrate``.
 
     Examples
     --------

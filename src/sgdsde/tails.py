@@ -3,7 +3,7 @@
 Both read the k largest magnitudes of an i.i.d. sample whose tail is P(|X| > t) ~ C t^{−α}.
 They are biased when the power law only starts far out (the second-order term of the tail):
 the bias grows with k/K while the standard error shrinks like 1/√k, so k must be chosen with
-the law in mind; :mod:`tests.test_tails` measures the bias on Pareto and Student-t samples.
+the law in mind; ``tests/test_tails.py`` measures the bias on Pareto and Student-t samples.
 (:func:`sgdsde.levy.tail_index_hill` is the same Hill estimate without a standard error.)
 
 Examples

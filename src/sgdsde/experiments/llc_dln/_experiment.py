@@ -111,7 +111,7 @@ def run(config: Config, *, device=None, progress: bool | None = None) -> Record:
     """Train, take the checkpoints and measure them (float64). ``results``: ``s`` (empirical
     singular values of Σ_yx), ``t`` and ``loss`` and ``modes`` along training, and per
     checkpoint ``k``: ``step``, ``H`` and ``Sigma`` eigenvalues, ``kernel`` (see
-    :func:`~sgdsde.experiments.llc_dln._geometry.kernel_residuals`), ``llc_point``/``se_point``,
+    ``kernel_residuals``), ``llc_point``/``se_point``,
     ``llc_rank``/``se_rank``, ``aoyagi``, ``quadratic`` (the quadratic prediction at the point
     from its positive Hessian eigenvalues, with the step and localisation biases). Seeds:
     teacher ``seed``, init ``seed + 1``, SGLD ``seed + 10 + k`` and ``seed + 20 + k``.

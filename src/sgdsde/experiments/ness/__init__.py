@@ -1,6 +1,6 @@
 """The 2-D non-equilibrium stationary law of SGD's SDE (notes §3 item 5) as Config → run → Record.
 
-The loss is :func:`sgdsde.problems.warped_plane_loss` (θ-dependent, anisotropic Σ(θ) that does not
+The loss is ``sgdsde.problems.warped_plane_loss`` (θ-dependent, anisotropic Σ(θ) that does not
 commute with the Hessian). :func:`run` solves the stationary Fokker–Planck equation of the SDE (23)
 on a grid, runs SGD and the SDE from the minimum over many independent chains, and measures the
 probability of the four quadrants and the current through them (time-symmetric estimator,

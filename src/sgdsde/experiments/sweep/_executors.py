@@ -21,7 +21,7 @@ def worker_init() -> None:
 def local_executor(workers: int = 2, context: str = "spawn") -> cf.ProcessPoolExecutor:
     """A local pool of ``workers`` processes started with ``context`` (``spawn`` or
     ``forkserver``: a clean interpreter, no state forked from the caller), each with one torch
-    thread (:func:`worker_init`).
+    thread (``worker_init``).
 
     Examples
     --------
@@ -68,6 +68,7 @@ class DaskExecutor(cf.Executor):
         return self.client.scheduler.address
 
     def submit(self, fn, /, *args, **kwargs):
+        """Run ``fn`` with the given arguments on the cluster; return its future."""
         return self._ex.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
