@@ -52,10 +52,9 @@ def data_dir() -> Path:
     here = Path(__file__).resolve().parents[3] / "chapters" / "data"
     if here.is_dir():
         return here
-    for d in (Path.cwd(), *Path.cwd().parents):
-        if (d / "_toc.yml").is_file():
-            return d / "chapters" / "data"
-    raise FileNotFoundError("no chapters/data folder: run from inside the book's checkout")
+    from .ledger import find_root  # raises FileNotFoundError outside a checkout
+
+    return find_root() / "chapters" / "data"
 
 
 def _check_name(what: str, value) -> str:

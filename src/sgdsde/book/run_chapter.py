@@ -37,10 +37,6 @@ _PROFILE_CALL = re.compile(r"\.(\w*Config)\.profile\(")
 _MARK = "__run_chapter_parameters__"
 
 
-def _root() -> Path:
-    return Path(__file__).resolve().parents[3]
-
-
 def page_experiment_configs(source: str) -> dict[str, list]:
     """The experiment config classes a page can pick a profile of: ``{module: [Config, ...]}`` for
     every ``sgdsde.experiments`` module the page imports, narrowed to the classes the page calls
@@ -195,10 +191,10 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
 
     from ..experiments.record import Record, resolve_device, run_metadata
-    from .records import RECORD_DIR_ENV, record_path
+    from .records import RECORD_DIR_ENV, data_dir, record_path
     from .seeds import DEVICE_ENV, ENV, PROFILE_ENV, check_device, page_seed
 
-    chapters = Path(a.chapters) if a.chapters else _root() / "chapters"
+    chapters = Path(a.chapters) if a.chapters else data_dir().parent
     name = a.name[:-3] if a.name.endswith(".md") else a.name
     md = chapters / f"{name}.md"
     if "/" in name or not md.is_file():
